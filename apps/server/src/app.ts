@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import { LIMITS } from '@parley/protocol';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { AppContext } from './context.ts';
+import { createDb, migrate, ping, type Db } from './db/database.ts';
+import type { Config } from './env.ts';
+import { authRoutes } from './features/auth/auth-routes.ts';
+import { SessionsStore } from './features/auth/sessions-store.ts';
+import { chatRoutes } from './features/chat/chat-routes.ts';
+import { registerChatSocket } from './features/chat/chat-socket.ts';
+import { ChatStore } from './features/chat/chat-store.ts';
+import { UsersStore } from './features/users/users-store.ts';
+import { usersRoutes } from './features/users/users-routes.ts';
+import { AppError } from './lib/errors.ts';
+import { isAllowedOrigin } from './lib/origin.ts';
+import { Realtime } from './realtime/realtime.ts';
+
+export interface BuiltApp {
+  app: FastifyInstance;
+  ctx: AppContext;
+}
+
+/**
+ * Builds the whole server (database migrated, routes, socket.io attached to `app.server`) without
+ * listening. Closing the app closes socket.io and the database.
+ */
+export async function buildApp(config: Config, opts: { logger?: FastifyServerOptions['logger']; db?: Db } = {}): Promise<BuiltApp> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel },
+    bodyLimit: LIMITS.httpBodyMaxBytes,
+    trustProxy: config.trustProxy,
+  });
+
+  const db = opts.db ?? createDb(config.database);
+  await migrate(db);
+
+  const sessions = new SessionsStore(db, config.sessionTtlMs);
+  const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, trustProxy: config.trustProxy });
+  const ctx: AppContext = { config, db, sessions, realtime, users: new UsersStore(db), chat: new ChatStore(db) };
+
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof AppError) {
+      if (err.retryAfterS) void reply.header('retry-after', String(err.retryAfterS));
+      return reply.code(err.status).send(err.toBody());
+    }
+    const e = err as { code?: string; statusCode?: number; message: string };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send(new AppError('payload_too_large', `Request body is larger than ${LIMITS.httpBodyMaxBytes} bytes`).toBody());
+    }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      // Fastify's own client errors: malformed JSON, unsupported content type, empty JSON body.
+      return reply.code(e.statusCode).send({ error: { code: e.statusCode === 413 ? 'payload_too_large' : 'bad_request', message: e.message } });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send(new AppError('internal', 'Something went wrong on the server').toBody());
+  });
+
+  // Cross-site form posts cannot send JSON, and SameSite=Lax keeps the cookie off cross-site
+  // sub-requests; refusing a foreign Origin on writes closes what is left.
+  app.addHook('onRequest', async (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !isAllowedOrigin(req.raw, { extraOrigins: config.extraOrigins, trustProxy: config.trustProxy })) {
+      throw new AppError('forbidden', 'Cross-origin request refused');
+    }
+  });
+
+  await app.register(fastifyCookie);
+  await app.register(authRoutes, { ctx });
+  await app.register(usersRoutes, { ctx });
+  await app.register(chatRoutes, { ctx });
+  registerChatSocket(ctx, app.log);
+
+  app.get('/healthz', async (_req, reply) => {
+    try {
+      await ping(db);
+      return { status: 'ok' };
+    } catch (err) {
+      app.log.error({ err }, 'health check: database unreachable');
+      return reply.code(503).send({ status: 'unavailable', error: 'database unreachable' });
+    }
+  });
+
+  const index = path.join(config.webDist, 'index.html');
+  if (fs.existsSync(index)) {
+    await app.register(fastifyStatic, { root: config.webDist, wildcard: false });
+  } else {
+    app.log.warn({ webDist: config.webDist }, 'web app not built: run `npm run build` (API only)');
+  }
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io') && fs.existsSync(index)) {
+      return reply.type('text/html').send(fs.createReadStream(index));
+    }
+    return reply.code(404).send(new AppError('not_found', `No route ${req.method} ${req.url.split('?')[0]}`).toBody());
+  });
+
+  app.addHook('onClose', async () => {
+    await realtime.close();
+    await db.destroy();
+  });
+
+  return { app, ctx };
+}

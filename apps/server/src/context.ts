@@ -1,0 +1,16 @@
+import type { Db } from './db/database.ts';
+import type { Config } from './env.ts';
+import type { SessionsStore } from './features/auth/sessions-store.ts';
+import type { ChatStore } from './features/chat/chat-store.ts';
+import type { UsersStore } from './features/users/users-store.ts';
+import type { Realtime } from './realtime/realtime.ts';
+
+/** What route plugins and socket handlers share. Built once in buildApp. */
+export interface AppContext {
+  config: Config;
+  db: Db;
+  users: UsersStore;
+  sessions: SessionsStore;
+  chat: ChatStore;
+  realtime: Realtime;
+}

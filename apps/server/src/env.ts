@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['0', '1', 'true', 'false', 'yes', 'no', ''])
+  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+
+const databaseUrl = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((v) => /^(postgres|postgresql):\/\//.test(v) || v.startsWith('sqlite:') || v === ':memory:', {
+    message: 'must be postgres://…, postgresql://…, sqlite:<path> or :memory:',
+  });
+
+const origins = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.url({ message: 'each entry must be an origin such as https://parley.example.org' })));
+
+/** Every configuration variable, with its default. docs/configuration in the README mirrors this. */
+export const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: databaseUrl.default('sqlite:./data/parley.db'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PARLEY_DEMO_USERS: bool.optional(),
+  SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24 * 14),
+  PARLEY_ORIGINS: origins.default([]),
+  TRUST_PROXY: bool.default(false),
+  WEB_DIST: z.string().optional(),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  host: string;
+  port: number;
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  logLevel: Env['LOG_LEVEL'];
+  demoUsers: boolean;
+  sessionTtlMs: number;
+  /** Origins allowed besides the one the request was addressed to. */
+  extraOrigins: string[];
+  trustProxy: boolean;
+  webDist: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const repoRoot = path.resolve(import.meta.dirname, '../../..');
+
+/** Parses the environment; throws ConfigError naming each bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message} (got ${JSON.stringify(source[String(i.path[0])])})`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const url = e.DATABASE_URL;
+  const database: Config['database'] =
+    url === ':memory:'
+      ? { kind: 'sqlite', file: ':memory:' }
+      : url.startsWith('sqlite:')
+        ? { kind: 'sqlite', file: path.resolve(url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '')) }
+        : { kind: 'postgres', url };
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    database,
+    logLevel: e.LOG_LEVEL,
+    demoUsers: e.PARLEY_DEMO_USERS ?? e.NODE_ENV !== 'production',
+    sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    extraOrigins: e.PARLEY_ORIGINS.map((o) => new URL(o).origin),
+    trustProxy: e.TRUST_PROXY,
+    webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'apps/web/dist')),
+  };
+}

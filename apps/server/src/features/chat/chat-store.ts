@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import type { Conversation, Message, SendMessage, SyncResult } from '@parley/protocol';
+import { LIMITS } from '@parley/protocol';
+import { sql, type Selectable } from 'kysely';
+import type { Db } from '../../db/database.ts';
+import type { MessagesTable } from '../../db/schema.ts';
+import { AppError } from '../../lib/errors.ts';
+import { toUser, type User } from '../users/users-store.ts';
+
+export function toMessage(row: Selectable<MessagesTable>): Message {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    body: row.body,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+}
+
+const pairKey = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`);
+
+/** A conversation as one member sees it, before presence is added. */
+export type ConversationView = Omit<Conversation, 'peer'> & { peer: User };
+
+export class ChatStore {
+  constructor(private readonly db: Db) {}
+
+  /** Returns the 1:1 conversation between the two, creating it on first use. */
+  async open(userId: string, peerId: string): Promise<string> {
+    if (userId === peerId) throw new AppError('bad_request', 'You cannot open a conversation with yourself', { userId: 'is yourself' });
+    const key = pairKey(userId, peerId);
+    const existing = await this.db.selectFrom('conversations').select('id').where('pair_key', '=', key).executeTakeFirst();
+    if (existing) return existing.id;
+    const id = randomUUID();
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await tx.insertInto('conversations').values({ id, pair_key: key, last_message_at: null, created_at: Date.now() }).execute();
+        await tx
+          .insertInto('conversation_members')
+          .values([
+            { conversation_id: id, user_id: userId },
+            { conversation_id: id, user_id: peerId },
+          ])
+          .execute();
+      });
+      return id;
+    } catch (err) {
+      // Both people opened it at the same moment: the unique pair_key kept one.
+      const raced = await this.db.selectFrom('conversations').select('id').where('pair_key', '=', key).executeTakeFirst();
+      if (raced) return raced.id;
+      throw err;
+    }
+  }
+
+  /** The other member, or throws when `userId` is not a member. */
+  async peerOf(userId: string, conversationId: string): Promise<User> {
+    const members = await this.db
+      .selectFrom('conversation_members')
+      .innerJoin('users', 'users.id', 'conversation_members.user_id')
+      .selectAll('users')
+      .where('conversation_id', '=', conversationId)
+      .execute();
+    if (members.length === 0) throw new AppError('not_found', 'No such conversation');
+    if (!members.some((m) => m.id === userId)) throw new AppError('forbidden', 'You are not a member of this conversation');
+    const peer = members.find((m) => m.id !== userId);
+    if (!peer) throw new AppError('internal', 'Conversation has no peer');
+    return toUser(peer);
+  }
+
+  private conversationsQuery(userId: string) {
+    return this.db
+      .selectFrom('conversation_members as me')
+      .innerJoin('conversations as c', 'c.id', 'me.conversation_id')
+      .innerJoin('conversation_members as other', (j) =>
+        j.onRef('other.conversation_id', '=', 'c.id').on('other.user_id', '!=', userId),
+      )
+      .innerJoin('users as u', 'u.id', 'other.user_id')
+      .leftJoin('messages as lm', (j) => j.onRef('lm.conversation_id', '=', 'c.id').onRef('lm.seq', '=', 'c.last_seq'))
+      .where('me.user_id', '=', userId)
+      .select([
+        'c.id as id',
+        'c.last_seq as last_seq',
+        'c.last_message_at as last_message_at',
+        'c.created_at as created_at',
+        'u.id as peer_id',
+        'u.email as peer_email',
+        'u.name as peer_name',
+        'u.role as peer_role',
+        'u.active as peer_active',
+        'lm.id as lm_id',
+        'lm.sender_id as lm_sender_id',
+        'lm.body as lm_body',
+        'lm.created_at as lm_created_at',
+      ])
+      .select(
+        sql<number>`(select count(*) from messages m where m.conversation_id = c.id and m.seq > me.read_seq and m.sender_id <> ${userId})`.as(
+          'unread',
+        ),
+      );
+  }
+
+  private toView(r: Awaited<ReturnType<ReturnType<ChatStore['conversationsQuery']>['execute']>>[number]): ConversationView {
+    return {
+      id: r.id,
+      lastSeq: r.last_seq,
+      unread: Number(r.unread),
+      peer: { id: r.peer_id, email: r.peer_email, name: r.peer_name, role: r.peer_role as User['role'], active: r.peer_active === 1 },
+      lastMessage:
+        r.lm_id && r.lm_sender_id && r.lm_body !== null && r.lm_created_at !== null
+          ? { id: r.lm_id, conversationId: r.id, seq: r.last_seq, senderId: r.lm_sender_id, body: r.lm_body, createdAt: new Date(r.lm_created_at).toISOString() }
+          : null,
+    };
+  }
+
+  /** The user's conversations, most recent activity first. */
+  async list(userId: string): Promise<ConversationView[]> {
+    const rows = await this.conversationsQuery(userId).execute();
+    rows.sort((a, b) => (b.last_message_at ?? b.created_at) - (a.last_message_at ?? a.created_at));
+    return rows.map((r) => this.toView(r));
+  }
+
+  async get(userId: string, conversationId: string): Promise<ConversationView> {
+    const row = await this.conversationsQuery(userId).where('c.id', '=', conversationId).executeTakeFirst();
+    if (!row) {
+      await this.peerOf(userId, conversationId); // throws not_found or forbidden
+      throw new AppError('not_found', 'No such conversation');
+    }
+    return this.toView(row);
+  }
+
+  /**
+   * Stores a message exactly once. A retry with the same id returns the stored message; the same id
+   * with a different sender, conversation or body is a conflict. `created` tells the caller whether to fan out.
+   */
+  async send(senderId: string, input: SendMessage): Promise<{ message: Message; created: boolean }> {
+    const existing = await this.findRetry(senderId, input);
+    if (existing) return { message: existing, created: false };
+    const peer = await this.peerOf(senderId, input.conversationId);
+    if (!peer.active) throw new AppError('recipient_inactive', `${peer.name}'s account is deactivated`);
+    try {
+      const message = await this.db.transaction().execute(async (tx) => {
+        const now = Date.now();
+        // The row update takes the conversation's lock in PostgreSQL, so seq order is commit order.
+        const { last_seq: seq } = await tx
+          .updateTable('conversations')
+          .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
+          .where('id', '=', input.conversationId)
+          .returning('last_seq')
+          .executeTakeFirstOrThrow();
+        const row = { id: input.id, conversation_id: input.conversationId, seq, sender_id: senderId, body: input.body, created_at: now };
+        await tx.insertInto('messages').values(row).execute();
+        await tx
+          .updateTable('conversation_members')
+          .set({ read_seq: seq })
+          .where('conversation_id', '=', input.conversationId)
+          .where('user_id', '=', senderId)
+          .execute();
+        return toMessage(row);
+      });
+      return { message, created: true };
+    } catch (err) {
+      // The same id sent twice at once (a retry racing the original): the primary key kept one.
+      const raced = await this.findRetry(senderId, input);
+      if (raced) return { message: raced, created: false };
+      throw err;
+    }
+  }
+
+  private async findRetry(senderId: string, input: SendMessage): Promise<Message | undefined> {
+    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', input.id).executeTakeFirst();
+    if (!row) return undefined;
+    if (row.sender_id !== senderId || row.conversation_id !== input.conversationId || row.body !== input.body) {
+      throw new AppError('conflict', 'A different message with this id already exists');
+    }
+    return toMessage(row);
+  }
+
+  /** A page of messages, oldest first. */
+  async messages(
+    userId: string,
+    conversationId: string,
+    page: { before?: number | undefined; after?: number | undefined; limit: number },
+  ): Promise<{ messages: Message[]; hasMore: boolean }> {
+    await this.peerOf(userId, conversationId);
+    let q = this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId);
+    if (page.after !== undefined) {
+      q = q.where('seq', '>', page.after).orderBy('seq', 'asc');
+    } else {
+      if (page.before !== undefined) q = q.where('seq', '<', page.before);
+      q = q.orderBy('seq', 'desc');
+    }
+    const rows = await q.limit(page.limit + 1).execute();
+    const hasMore = rows.length > page.limit;
+    const pageRows = rows.slice(0, page.limit);
+    if (page.after === undefined) pageRows.reverse();
+    return { messages: pageRows.map(toMessage), hasMore };
+  }
+
+  /** Moves the user's read mark forward (never back, never past the last message) and returns what is still unread. */
+  async markRead(userId: string, conversationId: string, seq: number): Promise<{ seq: number; unread: number }> {
+    const before = await this.get(userId, conversationId);
+    const target = Math.min(seq, before.lastSeq);
+    await this.db
+      .updateTable('conversation_members')
+      .set({ read_seq: target })
+      .where('conversation_id', '=', conversationId)
+      .where('user_id', '=', userId)
+      .where('read_seq', '<', target)
+      .execute();
+    const after = await this.get(userId, conversationId);
+    return { seq: target, unread: after.unread };
+  }
+
+  /** Everything newer than the client's cursors, one page per conversation at most. */
+  async sync(userId: string, cursors: Record<string, number>): Promise<Omit<SyncResult, 'conversations'> & { conversations: ConversationView[] }> {
+    const conversations = await this.list(userId);
+    const messages: Message[] = [];
+    const truncated: string[] = [];
+    for (const c of conversations) {
+      const since = cursors[c.id];
+      if (since === undefined || since >= c.lastSeq) continue;
+      const page = await this.messages(userId, c.id, { after: since, limit: LIMITS.pageSizeMax });
+      messages.push(...page.messages);
+      if (page.hasMore) truncated.push(c.id);
+    }
+    return { conversations, messages, truncated };
+  }
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClientToServerEvents, ServerToClientEvents } from '@parley/protocol';
+import pg from 'pg';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { inject } from 'vitest';
+import { buildApp, type BuiltApp } from '../app.ts';
+import { createDb, type Db } from '../db/database.ts';
+import { loadConfig, type Config } from '../env.ts';
+import { seedDemoUsers } from '../features/users/demo-users.ts';
+
+export type DbKind = 'sqlite' | 'postgres';
+export const DB_KINDS: DbKind[] = ['sqlite', 'postgres'];
+
+/** A fresh, empty database of the given kind: a temp SQLite file, or a new database in the run's PostgreSQL. */
+export async function freshDatabase(kind: DbKind): Promise<{ database: Config['database']; drop(): Promise<void> }> {
+  if (kind === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-sqlite-'));
+    return { database: { kind: 'sqlite', file: path.join(dir, 'parley.db') }, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+  }
+  const adminUrl = inject('pgUrl');
+  const name = `parley_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client(adminUrl);
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    database: { kind: 'postgres', url: url.toString() },
+    async drop() {
+      const c = new pg.Client(adminUrl);
+      await c.connect();
+      await c.query(`drop database if exists ${name} with (force)`);
+      await c.end();
+    },
+  };
+}
+
+export async function testDb(kind: DbKind): Promise<{ db: Db; close(): Promise<void> }> {
+  const fresh = await freshDatabase(kind);
+  const db = createDb(fresh.database);
+  return {
+    db,
+    async close() {
+      await db.destroy();
+      await fresh.drop();
+    },
+  };
+}
+
+export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface TestServer extends BuiltApp {
+  url: string;
+  /** Signs in and returns the session cookie header value. */
+  login(email: string, password?: string): Promise<string>;
+  /** A connected socket.io client for that cookie (Origin set to the server's own). */
+  connect(cookie: string, opts?: { origin?: string }): Promise<TestSocket>;
+  request(method: string, url: string, opts?: { cookie?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/** A real Parley server on a random loopback port, with the demo users, on a fresh database. */
+export async function startTestServer(opts: { kind?: DbKind; env?: Record<string, string> } = {}): Promise<TestServer> {
+  const fresh = await freshDatabase(opts.kind ?? 'sqlite');
+  const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...opts.env }), database: fresh.database };
+  const built = await buildApp(config);
+  await seedDemoUsers(built.ctx.users);
+  await built.app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = built.app.server.address() as { port: number };
+  const url = `http://127.0.0.1:${port}`;
+  const sockets: TestSocket[] = [];
+
+  const request: TestServer['request'] = async (method, pathname, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.cookie) headers.cookie = o.cookie;
+    let body: string | undefined = o.raw;
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(url + pathname, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+
+  return {
+    ...built,
+    url,
+    request,
+    async login(email, password = 'parley-demo') {
+      const res = await request('POST', '/api/auth/login', { body: { email, password } });
+      if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
+      const set = res.headers.get('set-cookie') ?? '';
+      return set.split(';')[0]!;
+    },
+    async connect(cookie, o = {}) {
+      const socket: TestSocket = ioClient(url, {
+        transports: ['websocket'],
+        extraHeaders: { cookie, origin: o.origin ?? url },
+        reconnection: false,
+        forceNew: true,
+      });
+      sockets.push(socket);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('connect_error', (err) => reject(err));
+      });
+      return socket;
+    },
+    async close() {
+      for (const s of sockets) s.disconnect();
+      await built.app.close();
+      await fresh.drop();
+    },
+  };
+}
+
+/** Resolves with the next `event` on `socket`, or rejects after `ms`. */
+export function nextEvent<E extends keyof ServerToClientEvents>(socket: TestSocket, event: E, ms = 3000): Promise<Parameters<ServerToClientEvents[E]>[0]> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no ${String(event)} within ${ms} ms`)), ms);
+    socket.once(event as 'hello', ((payload: unknown) => {
+      clearTimeout(t);
+      resolve(payload as Parameters<ServerToClientEvents[E]>[0]);
+    }) as never);
+  });
+}

@@ -1,0 +1,4 @@
+export * from './common.ts';
+export * from './users.ts';
+export * from './chat.ts';
+export type * from './socket.ts';

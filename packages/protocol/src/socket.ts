@@ -1,0 +1,34 @@
+import type { Ack } from './common.ts';
+import type { PublicUser } from './users.ts';
+import type {
+  Message,
+  PresenceEvent,
+  ReadEvent,
+  SessionEndedEvent,
+  SyncResult,
+} from './chat.ts';
+
+/**
+ * Events a client emits. Payloads are typed `unknown` on purpose: the server safeParses every one
+ * with the schema named in the comment; the types here describe the acknowledgement.
+ */
+export interface ClientToServerEvents {
+  /** Payload: SendMessage. Idempotent on `id`. */
+  'message.send': (payload: unknown, ack: (res: Ack<{ message: Message }>) => void) => void;
+  /** Payload: MarkRead. */
+  'conversation.read': (payload: unknown, ack: (res: Ack<{ unread: number }>) => void) => void;
+  /** Payload: SyncRequest. */
+  'chat.sync': (payload: unknown, ack: (res: Ack<SyncResult>) => void) => void;
+}
+
+export interface ServerToClientEvents {
+  /** Sent once on connect. */
+  hello: (e: { protocolVersion: number; user: PublicUser }) => void;
+  /** A message stored in one of the user's conversations (also echoed to the sender's other devices). */
+  'message.new': (e: { message: Message }) => void;
+  /** The user read up to `seq` on one device; the others update their unread count. */
+  'conversation.read': (e: ReadEvent) => void;
+  'presence': (e: PresenceEvent) => void;
+  /** The session was signed out or the account deactivated; the server disconnects right after. */
+  'session.ended': (e: SessionEndedEvent) => void;
+}
