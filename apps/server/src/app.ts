@@ -8,6 +8,7 @@ import type { AppContext } from './context.ts';
 import { createDb, migrate, ping, type Db } from './db/database.ts';
 import type { Config } from './env.ts';
 import { authRoutes } from './features/auth/auth-routes.ts';
+import { CallManager } from './features/calls/call-manager.ts';
 import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
@@ -21,6 +22,7 @@ import { Realtime } from './realtime/realtime.ts';
 export interface BuiltApp {
   app: FastifyInstance;
   ctx: AppContext;
+  calls: CallManager;
 }
 
 /**
@@ -71,6 +73,8 @@ export async function buildApp(config: Config, opts: { logger?: FastifyServerOpt
   await app.register(usersRoutes, { ctx });
   await app.register(chatRoutes, { ctx });
   registerChatSocket(ctx, app.log);
+  const calls = new CallManager(ctx, app.log);
+  calls.register();
 
   app.get('/healthz', async (_req, reply) => {
     try {
@@ -96,9 +100,10 @@ export async function buildApp(config: Config, opts: { logger?: FastifyServerOpt
   });
 
   app.addHook('onClose', async () => {
+    calls.close();
     await realtime.close();
     await db.destroy();
   });
 
-  return { app, ctx };
+  return { app, ctx, calls };
 }

@@ -30,6 +30,8 @@ export const EnvSchema = z.object({
   PARLEY_ORIGINS: origins.default([]),
   TRUST_PROXY: bool.default(false),
   WEB_DIST: z.string().optional(),
+  CALL_RING_TIMEOUT_S: z.coerce.number().min(1).max(600).default(45),
+  CALL_RECONNECT_GRACE_S: z.coerce.number().min(0.5).max(300).default(10),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -46,6 +48,7 @@ export interface Config {
   extraOrigins: string[];
   trustProxy: boolean;
   webDist: string;
+  calls: { ringTimeoutMs: number; reconnectGraceMs: number };
 }
 
 export class ConfigError extends Error {
@@ -80,5 +83,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     extraOrigins: e.PARLEY_ORIGINS.map((o) => new URL(o).origin),
     trustProxy: e.TRUST_PROXY,
     webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'apps/web/dist')),
+    calls: { ringTimeoutMs: e.CALL_RING_TIMEOUT_S * 1000, reconnectGraceMs: e.CALL_RECONNECT_GRACE_S * 1000 },
   };
 }

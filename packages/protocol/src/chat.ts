@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CallKind, EndReason } from './call.ts';
 import { Id, LIMITS } from './common.ts';
 import { PublicUser } from './users.ts';
 
@@ -8,6 +9,17 @@ export const MessageBody = z
   .min(1, 'must not be empty')
   .max(LIMITS.messageBodyMax, `must be at most ${LIMITS.messageBodyMax} characters`);
 
+/** What a call left in the conversation's history; each viewer words it from their side. */
+export const CallRecord = z.object({
+  callId: Id,
+  kind: CallKind,
+  callerId: Id,
+  reason: EndReason,
+  /** Seconds from answer to end; null when it was never answered. */
+  durationS: z.number().int().nonnegative().nullable(),
+});
+export type CallRecord = z.infer<typeof CallRecord>;
+
 export const Message = z.object({
   /** Chosen by the sending client (a UUID); the idempotency key of the send. */
   id: Id,
@@ -15,7 +27,11 @@ export const Message = z.object({
   /** 1, 2, 3… within the conversation, in the order the server stored them. */
   seq: z.number().int().positive(),
   senderId: Id,
+  /** For a call entry, a neutral wording such as "Video call · 3:12" or "Missed audio call". */
   body: z.string(),
+  /** `text`: sent by a person; `call`: written by the server when a call ends (senderId is the caller). */
+  kind: z.enum(['text', 'call']),
+  call: CallRecord.nullable(),
   /** ISO 8601, server time. */
   createdAt: z.string(),
 });

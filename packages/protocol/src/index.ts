@@ -2,3 +2,5 @@ export * from './common.ts';
 export * from './users.ts';
 export * from './chat.ts';
 export type * from './socket.ts';
+export * from './call.ts';
+export * from './call-history.ts';

@@ -1,3 +1,4 @@
+import type { ClientToServerCallEvents, ServerToClientCallEvents } from './call.ts';
 import type { Ack } from './common.ts';
 import type { PublicUser } from './users.ts';
 import type {
@@ -12,7 +13,7 @@ import type {
  * Events a client emits. Payloads are typed `unknown` on purpose: the server safeParses every one
  * with the schema named in the comment; the types here describe the acknowledgement.
  */
-export interface ClientToServerEvents {
+export interface ClientToServerEvents extends ClientToServerCallEvents {
   /** Payload: SendMessage. Idempotent on `id`. */
   'message.send': (payload: unknown, ack: (res: Ack<{ message: Message }>) => void) => void;
   /** Payload: MarkRead. */
@@ -21,7 +22,7 @@ export interface ClientToServerEvents {
   'chat.sync': (payload: unknown, ack: (res: Ack<SyncResult>) => void) => void;
 }
 
-export interface ServerToClientEvents {
+export interface ServerToClientEvents extends ServerToClientCallEvents {
   /** Sent once on connect. */
   hello: (e: { protocolVersion: number; user: PublicUser }) => void;
   /** A message stored in one of the user's conversations (also echoed to the sender's other devices). */

@@ -5,6 +5,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration }
 import pg from 'pg';
 import type { Config } from '../env.ts';
 import * as init from './migrations/2026-11-26T1200-init.ts';
+import * as callHistory from './migrations/2026-11-26T1300-call-history.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -12,6 +13,7 @@ export type Db = Kysely<Database>;
 /** Migrations in order. Names are date-prefixed and never change once shipped. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26T1200-init': init,
+  '2026-11-26T1300-call-history': callHistory,
 };
 
 const PG_INT8 = 20;

@@ -41,6 +41,10 @@ export interface MessagesTable {
   seq: number;
   sender_id: string;
   body: string;
+  /** 'text' or 'call'. */
+  kind: Generated<string>;
+  /** CallRecord as JSON for kind 'call'. */
+  call_json: string | null;
   created_at: number;
 }
 

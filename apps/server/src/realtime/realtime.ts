@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { ClientToServerEvents, ServerToClientEvents, SessionEndedEvent } from '@parley/protocol';
-import { LIMITS } from '@parley/protocol';
+import { DeviceId, LIMITS } from '@parley/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import { Server, type Socket } from 'socket.io';
 import type { Server as HttpServer } from 'node:http';
@@ -12,12 +12,18 @@ import { isAllowedOrigin } from '../lib/origin.ts';
 export interface SocketData {
   user: User;
   sessionId: string;
+  /**
+   * The client instance this socket belongs to, from the handshake's `auth.deviceId` (the web app
+   * makes one per page load and keeps it across socket reconnects), else the socket id.
+   */
+  deviceId: string;
 }
 
 export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const userRoom = (id: string) => `user:${id}`;
+const deviceRoom = (userId: string, deviceId: string) => `device:${userId}:${deviceId}`;
 const sessionRoom = (id: string) => `session:${id}`;
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -67,7 +73,9 @@ export class Realtime {
         .resolve(token)
         .then((session) => {
           if (!session) return next(new Error('unauthenticated'));
-          socket.data = { user: session.user, sessionId: session.id };
+          const auth = socket.handshake.auth as { deviceId?: unknown } | undefined;
+          const deviceId = DeviceId.safeParse(auth?.deviceId);
+          socket.data = { user: session.user, sessionId: session.id, deviceId: deviceId.success ? deviceId.data : socket.id };
           next();
         })
         .catch((err: unknown) => {
@@ -86,7 +94,7 @@ export class Realtime {
 
   private connected(socket: ParleySocket): void {
     const { user, sessionId } = socket.data;
-    void socket.join([userRoom(user.id), sessionRoom(sessionId)]);
+    void socket.join([userRoom(user.id), sessionRoom(sessionId), deviceRoom(user.id, socket.data.deviceId)]);
     const n = (this.connections.get(user.id) ?? 0) + 1;
     this.connections.set(user.id, n);
     this.log.info({ userId: user.id, socketId: socket.id, devices: n }, 'socket connected');
@@ -110,6 +118,32 @@ export class Realtime {
   /** Every connected device of each user. */
   toUsers(...userIds: string[]) {
     return this.io.to(userIds.map(userRoom));
+  }
+
+  /** One device of a user (every socket it has open, normally one). */
+  toDevice(userId: string, deviceId: string) {
+    return this.io.to(deviceRoom(userId, deviceId));
+  }
+
+  /** Every device of a user but one. */
+  toUserExceptDevice(userId: string, deviceId: string) {
+    return this.io.to(userRoom(userId)).except(deviceRoom(userId, deviceId));
+  }
+
+  /** How many devices of the user are connected to this node. */
+  deviceCount(userId: string): number {
+    const room = this.io.sockets.adapter.rooms.get(userRoom(userId));
+    if (!room) return 0;
+    const devices = new Set<string>();
+    for (const id of room) {
+      const s = this.io.sockets.sockets.get(id);
+      if (s) devices.add(s.data.deviceId);
+    }
+    return devices.size;
+  }
+
+  isDeviceOnline(userId: string, deviceId: string): boolean {
+    return (this.io.sockets.adapter.rooms.get(deviceRoom(userId, deviceId))?.size ?? 0) > 0;
   }
 
   /** Every device signed in with this session. */

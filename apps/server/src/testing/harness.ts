@@ -58,7 +58,7 @@ export interface TestServer extends BuiltApp {
   /** Signs in and returns the session cookie header value. */
   login(email: string, password?: string): Promise<string>;
   /** A connected socket.io client for that cookie (Origin set to the server's own). */
-  connect(cookie: string, opts?: { origin?: string }): Promise<TestSocket>;
+  connect(cookie: string, opts?: { origin?: string; deviceId?: string }): Promise<TestSocket>;
   request(method: string, url: string, opts?: { cookie?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -107,6 +107,7 @@ export async function startTestServer(opts: { kind?: DbKind; env?: Record<string
       const socket: TestSocket = ioClient(url, {
         transports: ['websocket'],
         extraHeaders: { cookie, origin: o.origin ?? url },
+        ...(o.deviceId ? { auth: { deviceId: o.deviceId } } : {}),
         reconnection: false,
         forceNew: true,
       });

@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Conversation, Message, SendMessage, SyncResult } from '@parley/protocol';
-import { LIMITS } from '@parley/protocol';
+import { CallRecord, describeCall, LIMITS } from '@parley/protocol';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { MessagesTable } from '../../db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { toUser, type User } from '../users/users-store.ts';
 
-export function toMessage(row: Selectable<MessagesTable>): Message {
+type MessageRow = Omit<Selectable<MessagesTable>, 'kind' | 'call_json'> & { kind?: string | null; call_json?: string | null };
+
+export function toMessage(row: MessageRow): Message {
   return {
     id: row.id,
     conversationId: row.conversation_id,
     seq: row.seq,
     senderId: row.sender_id,
     body: row.body,
+    kind: row.kind === 'call' ? 'call' : 'text',
+    call: row.call_json ? CallRecord.parse(JSON.parse(row.call_json)) : null,
     createdAt: new Date(row.created_at).toISOString(),
   };
 }
@@ -92,6 +96,8 @@ export class ChatStore {
         'lm.sender_id as lm_sender_id',
         'lm.body as lm_body',
         'lm.created_at as lm_created_at',
+        'lm.kind as lm_kind',
+        'lm.call_json as lm_call_json',
       ])
       .select(
         sql<number>`(select count(*) from messages m where m.conversation_id = c.id and m.seq > me.read_seq and m.sender_id <> ${userId})`.as(
@@ -108,7 +114,16 @@ export class ChatStore {
       peer: { id: r.peer_id, email: r.peer_email, name: r.peer_name, role: r.peer_role as User['role'], active: r.peer_active === 1 },
       lastMessage:
         r.lm_id && r.lm_sender_id && r.lm_body !== null && r.lm_created_at !== null
-          ? { id: r.lm_id, conversationId: r.id, seq: r.last_seq, senderId: r.lm_sender_id, body: r.lm_body, createdAt: new Date(r.lm_created_at).toISOString() }
+          ? toMessage({
+              id: r.lm_id,
+              conversation_id: r.id,
+              seq: r.last_seq,
+              sender_id: r.lm_sender_id,
+              body: r.lm_body,
+              kind: r.lm_kind,
+              call_json: r.lm_call_json,
+              created_at: r.lm_created_at,
+            })
           : null,
     };
   }
@@ -165,6 +180,44 @@ export class ChatStore {
       if (raced) return { message: raced, created: false };
       throw err;
     }
+  }
+
+  /**
+   * Writes a finished call into the callers' conversation (sender: the caller). Idempotent on the
+   * call id. An answered call is read by both; a missed one stays unread for the callee.
+   */
+  async appendCall(record: CallRecord, calleeId: string): Promise<Message> {
+    const existing = await this.db.selectFrom('messages').selectAll().where('id', '=', record.callId).executeTakeFirst();
+    if (existing) return toMessage(existing);
+    const conversationId = await this.open(record.callerId, calleeId);
+    return this.db.transaction().execute(async (tx) => {
+      const now = Date.now();
+      const { last_seq: seq } = await tx
+        .updateTable('conversations')
+        .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
+        .where('id', '=', conversationId)
+        .returning('last_seq')
+        .executeTakeFirstOrThrow();
+      const row = {
+        id: record.callId,
+        conversation_id: conversationId,
+        seq,
+        sender_id: record.callerId,
+        body: describeCall(record),
+        kind: 'call',
+        call_json: JSON.stringify(record),
+        created_at: now,
+      };
+      await tx.insertInto('messages').values(row).execute();
+      const readers = record.durationS !== null ? [record.callerId, calleeId] : [record.callerId];
+      await tx
+        .updateTable('conversation_members')
+        .set({ read_seq: seq })
+        .where('conversation_id', '=', conversationId)
+        .where('user_id', 'in', readers)
+        .execute();
+      return toMessage(row);
+    });
   }
 
   private async findRetry(senderId: string, input: SendMessage): Promise<Message | undefined> {

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import type { Message, ServerToClientEvents } from '@parley/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextEvent, startTestServer, type TestServer, type TestSocket } from '../../testing/harness.ts';
+
+const settle = (ms = 150) => new Promise((r) => setTimeout(r, ms));
+
+/** Records every event a socket receives, for "nothing else arrived" assertions. */
+function recorder(socket: TestSocket) {
+  const events: { event: string; payload: any }[] = [];
+  socket.onAny((event: string, payload: unknown) => events.push({ event, payload }));
+  return {
+    events,
+    of: (name: keyof ServerToClientEvents) => events.filter((e) => e.event === name).map((e) => e.payload),
+  };
+}
+
+interface Device {
+  socket: TestSocket;
+  deviceId: string;
+  rec: ReturnType<typeof recorder>;
+  emit(event: string, payload: Record<string, unknown>): Promise<any>;
+}
+
+describe('call lifecycle on the server (socket.io clients only)', () => {
+  let s: TestServer;
+  const ids: Record<string, string> = {};
+  const cookies: Record<string, string> = {};
+  const devices: Device[] = [];
+
+  async function device(who: 'alex' | 'dana' | 'noor'): Promise<Device> {
+    const deviceId = `${who}-${randomUUID().slice(0, 8)}`;
+    const socket = await s.connect(cookies[who]!, { deviceId });
+    const d: Device = {
+      socket,
+      deviceId,
+      rec: recorder(socket),
+      emit: (event, payload) => (socket.emitWithAck as (e: string, p: unknown) => Promise<unknown>)(event, { deviceId, ...payload }),
+    };
+    devices.push(d);
+    return d;
+  }
+  const drop = (...ds: Device[]) => ds.forEach((d) => d.socket.disconnect());
+
+  beforeAll(async () => {
+    s = await startTestServer({ env: { CALL_RING_TIMEOUT_S: '1', CALL_RECONNECT_GRACE_S: '0.6' } });
+    for (const [who, email] of [['alex', 'admin@example.com'], ['dana', 'doctor@example.com'], ['noor', 'nurse@example.com']] as const) {
+      cookies[who] = await s.login(email);
+      ids[who] = (await s.request('GET', '/api/me', { cookie: cookies[who] })).body.user.id;
+    }
+  });
+  afterAll(async () => s?.close());
+
+  it('rings every callee device, connects the one that answers, relays only between the two, and records the call', async () => {
+    const a = await device('alex');
+    const d1 = await device('dana');
+    const d2 = await device('dana');
+    const callId = randomUUID();
+    const invited = Promise.all([nextEvent(d1.socket, 'call.invite'), nextEvent(d2.socket, 'call.invite')]);
+    expect(await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'video' })).toEqual({ ok: true });
+    for (const inv of await invited) {
+      expect(inv).toEqual({ callId, fromUserId: ids.alex, fromDeviceId: a.deviceId, kind: 'video', fromName: 'Alex Admin' });
+    }
+    const ringing = nextEvent(a.socket, 'call.ringing');
+    await d1.emit('call.ringing', { callId });
+    expect(await ringing).toMatchObject({ callId, fromUserId: ids.dana, fromDeviceId: d1.deviceId });
+
+    const accepted = nextEvent(a.socket, 'call.accept');
+    const elsewhere = nextEvent(d1.socket, 'call.answered_elsewhere');
+    expect(await d2.emit('call.accept', { callId })).toEqual({ ok: true });
+    expect(await accepted).toEqual({ callId, fromUserId: ids.dana, fromDeviceId: d2.deviceId });
+    expect(await elsewhere).toMatchObject({ callId, fromDeviceId: d2.deviceId });
+    // The slower device loses, and may not take part.
+    expect(await d1.emit('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await d1.emit('call.ice', { callId, candidate: { candidate: 'candidate:1 1 udp 1 192.0.2.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+
+    const offer = nextEvent(d2.socket, 'call.offer');
+    expect(await a.emit('call.offer', { callId, sdp: 'v=0 offer' })).toEqual({ ok: true });
+    expect(await offer).toEqual({ callId, fromUserId: ids.alex, fromDeviceId: a.deviceId, sdp: 'v=0 offer' });
+    const answer = nextEvent(a.socket, 'call.answer');
+    await d2.emit('call.answer', { callId, sdp: 'v=0 answer' });
+    expect((await answer).sdp).toBe('v=0 answer');
+    const ice = nextEvent(a.socket, 'call.ice');
+    await d2.emit('call.ice', { callId, candidate: null });
+    expect(await ice).toMatchObject({ callId, candidate: null });
+
+    // A stranger cannot touch the call; a bound device cannot claim another device id.
+    const n = await device('noor');
+    expect(await n.emit('call.hangup', { callId, reason: 'user_hangup' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await n.emit('call.offer', { callId, sdp: 'v=0' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await (a.socket.emitWithAck as any)('call.hangup', { callId, deviceId: d2.deviceId, reason: 'user_hangup' })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+
+    await settle(1100); // longer than the ring timeout: an answered call is not timed out
+    expect(s.calls.callOf(ids.alex)?.id).toBe(callId);
+    const hungUp = nextEvent(d2.socket, 'call.hangup');
+    const historyA = nextEvent(a.socket, 'message.new');
+    const historyD = nextEvent(d1.socket, 'message.new');
+    expect(await a.emit('call.hangup', { callId, reason: 'user_hangup' })).toEqual({ ok: true });
+    expect(await hungUp).toMatchObject({ callId, reason: 'user_hangup', fromUserId: ids.alex });
+    const entry: Message = (await historyA).message;
+    expect(entry).toMatchObject({ id: callId, kind: 'call', senderId: ids.alex, call: { callId, kind: 'video', reason: 'user_hangup' } });
+    expect(entry.call!.durationS).toBeGreaterThanOrEqual(1);
+    expect(entry.body).toMatch(/^Video call · 0:0\d$/);
+    expect((await historyD).message.id).toBe(callId);
+    expect(s.calls.size).toBe(0);
+    // Nothing reached the stranger, and the non-answering device got no SDP.
+    expect(n.rec.events.filter((e) => e.event.startsWith('call.'))).toEqual([]);
+    expect(d1.rec.of('call.offer')).toEqual([]);
+    drop(a, d1, d2, n);
+  });
+
+  it('a decline on one device stops all of them and tells the caller', async () => {
+    const a = await device('alex');
+    const d1 = await device('dana');
+    const d2 = await device('dana');
+    const callId = randomUUID();
+    const rang = nextEvent(d2.socket, 'call.invite');
+    await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'audio' });
+    await rang;
+    const toCaller = nextEvent(a.socket, 'call.reject');
+    const toOther = nextEvent(d2.socket, 'call.reject');
+    const history = nextEvent(d2.socket, 'message.new');
+    expect(await d1.emit('call.reject', { callId, reason: 'declined' })).toEqual({ ok: true });
+    expect(await toCaller).toMatchObject({ callId, reason: 'declined' });
+    expect(await toOther).toMatchObject({ callId, reason: 'declined' });
+    expect((await history).message).toMatchObject({ body: 'Declined audio call', call: { reason: 'declined', durationS: null } });
+    expect(await d2.emit('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    drop(a, d1, d2);
+  });
+
+  it('the caller cancels: every device stops ringing, the callee has a missed call', async () => {
+    const a = await device('alex');
+    const d1 = await device('dana');
+    const d2 = await device('dana');
+    const callId = randomUUID();
+    const rang = nextEvent(d1.socket, 'call.invite');
+    await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'video' });
+    await rang;
+    // Only the calling device can cancel, and the callee cannot.
+    expect(await d1.emit('call.cancel', { callId, reason: 'cancelled' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const c1 = nextEvent(d1.socket, 'call.cancel');
+    const c2 = nextEvent(d2.socket, 'call.cancel');
+    const history = nextEvent(d1.socket, 'message.new');
+    expect(await a.emit('call.cancel', { callId, reason: 'cancelled' })).toEqual({ ok: true });
+    expect(await c1).toMatchObject({ callId, reason: 'cancelled' });
+    expect(await c2).toMatchObject({ callId, reason: 'cancelled' });
+    expect((await history).message.body).toBe('Missed video call');
+    const conv = (await s.request('GET', '/api/conversations', { cookie: cookies.dana })).body.conversations.find((c: any) => c.peer.id === ids.alex);
+    expect(conv.unread).toBeGreaterThan(0);
+    drop(a, d1, d2);
+  });
+
+  it('busy: a third caller is told at once and the busy call is not disturbed', async () => {
+    const a = await device('alex');
+    const d = await device('dana');
+    const n = await device('noor');
+    const first = randomUUID();
+    const rang = nextEvent(d.socket, 'call.invite');
+    await a.emit('call.invite', { callId: first, toUserId: ids.dana, kind: 'audio' });
+    await rang;
+    await d.emit('call.accept', { callId: first });
+    const second = randomUUID();
+    const busy = nextEvent(n.socket, 'call.busy');
+    expect(await n.emit('call.invite', { callId: second, toUserId: ids.dana, kind: 'video' })).toEqual({ ok: true });
+    expect(await busy).toEqual({ callId: second });
+    // Calling the caller side of a call is busy too.
+    const busy2 = nextEvent(n.socket, 'call.busy');
+    await n.emit('call.invite', { callId: randomUUID(), toUserId: ids.alex, kind: 'video' });
+    await busy2;
+    await settle();
+    expect(d.rec.of('call.invite').map((e) => e.callId)).toEqual([first]);
+    expect(s.calls.callOf(ids.dana)?.id).toBe(first);
+    // Someone already in a call cannot start another.
+    expect(await a.emit('call.invite', { callId: randomUUID(), toUserId: ids.noor, kind: 'audio' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    await a.emit('call.hangup', { callId: first, reason: 'user_hangup' });
+    drop(a, d, n);
+  });
+
+  it('unavailable: nobody of that person is online, the caller is told at once, a missed call is recorded', async () => {
+    const a = await device('alex');
+    const ended = nextEvent(a.socket, 'call.ended');
+    const history = nextEvent(a.socket, 'message.new');
+    const callId = randomUUID();
+    await a.emit('call.invite', { callId, toUserId: ids.noor, kind: 'video' });
+    expect(await ended).toEqual({ callId, reason: 'unavailable' });
+    expect((await history).message).toMatchObject({ id: callId, body: 'Missed video call', call: { reason: 'unavailable' } });
+    expect(s.calls.size).toBe(0);
+    drop(a);
+  });
+
+  it('no answer: the server ends the ringing after CALL_RING_TIMEOUT_S on both sides', async () => {
+    const a = await device('alex');
+    const d = await device('dana');
+    const callId = randomUUID();
+    const t0 = Date.now();
+    await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'audio' });
+    const [toCaller, toCallee] = await Promise.all([nextEvent(a.socket, 'call.ended', 4000), nextEvent(d.socket, 'call.ended', 4000)]);
+    expect(toCaller).toEqual({ callId, reason: 'no_answer' });
+    expect(toCallee).toEqual({ callId, reason: 'no_answer' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(s.calls.size).toBe(0);
+    drop(a, d);
+  });
+
+  it('glare: two people calling each other at once end up in exactly one call', async () => {
+    const a = await device('alex');
+    const d = await device('dana');
+    const fromAlex = randomUUID();
+    const fromDana = randomUUID();
+    const acceptAtAlex = nextEvent(a.socket, 'call.accept');
+    const [ackA, ackD] = await Promise.all([
+      a.emit('call.invite', { callId: fromAlex, toUserId: ids.dana, kind: 'video' }),
+      d.emit('call.invite', { callId: fromDana, toUserId: ids.alex, kind: 'video' }),
+    ]);
+    // Alex's invite reached the server first (it was emitted first on its own connection), so it wins.
+    expect(ackA).toEqual({ ok: true });
+    expect(ackD).toEqual({ ok: true, merged: { callId: fromAlex, fromUserId: ids.alex, fromDeviceId: a.deviceId, kind: 'video', fromName: 'Alex Admin' } });
+    expect(await acceptAtAlex).toMatchObject({ callId: fromAlex, fromDeviceId: d.deviceId });
+    expect(s.calls.size).toBe(1);
+    expect(s.calls.callOf(ids.alex)).toBe(s.calls.callOf(ids.dana));
+    await d.emit('call.hangup', { callId: fromAlex, reason: 'user_hangup' });
+    expect(s.calls.size).toBe(0);
+    drop(a, d);
+  });
+
+  it('a device that vanishes mid-call ends it for the other side with a reason, and both are free again', async () => {
+    const a = await device('alex');
+    const d = await device('dana');
+    const callId = randomUUID();
+    await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'video' });
+    await d.emit('call.accept', { callId });
+    const ended = nextEvent(a.socket, 'call.ended', 3000);
+    const t0 = Date.now();
+    d.socket.disconnect(); // tab closed
+    expect(await ended).toEqual({ callId, reason: 'peer_disconnected' });
+    expect(Date.now() - t0).toBeLessThan(2500);
+    expect(s.calls.size).toBe(0);
+    // Free again: a new call rings.
+    const d2 = await device('dana');
+    const rang = nextEvent(d2.socket, 'call.invite');
+    const again = randomUUID();
+    await a.emit('call.invite', { callId: again, toUserId: ids.dana, kind: 'audio' });
+    expect((await rang).callId).toBe(again);
+    await a.emit('call.cancel', { callId: again, reason: 'cancelled' });
+    drop(a, d2);
+  });
+
+  it('a device whose socket comes back within the grace period keeps its call', async () => {
+    const a = await device('alex');
+    const d = await device('dana');
+    const callId = randomUUID();
+    await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'video' });
+    await d.emit('call.accept', { callId });
+    d.socket.disconnect();
+    await settle(200);
+    const back = await s.connect(cookies.dana!, { deviceId: d.deviceId });
+    await settle(800); // past the grace period
+    expect(s.calls.callOf(ids.dana)?.id).toBe(callId);
+    expect(a.rec.of('call.ended')).toEqual([]);
+    const hung = nextEvent(back, 'call.hangup');
+    await a.emit('call.hangup', { callId, reason: 'user_hangup' });
+    expect((await hung).callId).toBe(callId);
+    back.disconnect();
+    drop(a);
+  });
+
+  it('refuses bad call payloads with a typed error and changes nothing', async () => {
+    const a = await device('alex');
+    const d = await device('dana');
+    const cases: [string, Record<string, unknown>, string][] = [
+      ['call.invite', { callId: 'nope', toUserId: ids.dana, kind: 'video' }, 'bad_request'],
+      ['call.invite', { callId: randomUUID(), toUserId: ids.dana, kind: 'hologram' }, 'bad_request'],
+      ['call.invite', { callId: randomUUID(), toUserId: ids.dana, kind: 'video', fromUserId: ids.noor }, 'bad_request'],
+      ['call.invite', { callId: randomUUID(), toUserId: ids.alex, kind: 'video' }, 'forbidden'],
+      ['call.invite', { callId: randomUUID(), toUserId: randomUUID(), kind: 'video' }, 'not_found'],
+      ['call.offer', { callId: randomUUID(), sdp: 'v=0' }, 'not_found'],
+      ['call.offer', { callId: randomUUID(), sdp: 'x'.repeat(60_000) }, 'bad_request'],
+      ['call.ice', { callId: randomUUID(), candidate: { candidate: 5 } }, 'bad_request'],
+      ['call.hangup', { callId: randomUUID(), reason: 'because' }, 'bad_request'],
+    ];
+    for (const [event, payload, code] of cases) {
+      expect(await a.emit(event, payload), `${event} ${JSON.stringify(payload).slice(0, 60)}`).toMatchObject({ ok: false, error: { code } });
+    }
+    expect(await (a.socket.emitWithAck as any)('call.invite', { callId: randomUUID(), toUserId: ids.dana, kind: 'video', deviceId: 'someone-else' })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
+    const callId = randomUUID();
+    await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'video' });
+    // Offers before the answer, and a reused call id.
+    expect(await a.emit('call.offer', { callId, sdp: 'v=0' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await d.emit('call.invite', { callId, toUserId: ids.alex, kind: 'video' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await a.emit('call.hangup', { callId, reason: 'user_hangup' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await a.emit('call.cancel', { callId, reason: 'cancelled' })).toEqual({ ok: true });
+    expect(s.calls.size).toBe(0);
+    drop(a, d);
+  });
+});
