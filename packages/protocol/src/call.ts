@@ -247,8 +247,12 @@ export type CallServerPayloads = { [K in CallServerEventName]: z.infer<(typeof C
  * or calling oneself), `conflict` (callId reused; accept after another device answered), `rate_limited`.
  */
 export interface ClientToServerCallEvents {
-  /** Payload: CallInvite. */
-  'call.invite': (payload: unknown, ack: (res: Ack) => void) => void;
+  /**
+   * Payload: CallInvite. `merged`: the callee was already calling this user (glare); instead of a
+   * second call, the server answered theirs on this device. Drop the outgoing call without a
+   * cancel and continue as the callee of `merged` (accept it; the server treats that accept as done).
+   */
+  'call.invite': (payload: unknown, ack: (res: Ack<{ merged?: CallInviteEvent }>) => void) => void;
   /** Payload: CallRinging. */
   'call.ringing': (payload: unknown, ack: (res: Ack) => void) => void;
   /** Payload: CallAccept. */

@@ -24,8 +24,8 @@ interface Device {
 
 describe('call lifecycle on the server (socket.io clients only)', () => {
   let s: TestServer;
-  const ids: Record<string, string> = {};
-  const cookies: Record<string, string> = {};
+  const ids = {} as Record<'alex' | 'dana' | 'noor', string>;
+  const cookies = {} as Record<'alex' | 'dana' | 'noor', string>;
   const devices: Device[] = [];
 
   async function device(who: 'alex' | 'dana' | 'noor'): Promise<Device> {

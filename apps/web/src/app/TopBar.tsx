@@ -1,0 +1,41 @@
+import type { PublicUser } from '@parley/protocol';
+import { Avatar } from '../components/Avatar.tsx';
+import { ROLE_LABELS } from '../lib/format.ts';
+
+interface TopBarProps {
+  me: PublicUser;
+  page: 'chat' | 'admin';
+  signingOut: boolean;
+  onSignOut: () => void;
+}
+
+export function TopBar({ me, page, signingOut, onSignOut }: TopBarProps) {
+  return (
+    <header className="topbar">
+      <span className="brand">
+        <span className="brand-mark" aria-hidden="true" />
+        Parley
+      </span>
+      <nav className="topnav" aria-label="Main">
+        <a href="#/" aria-current={page === 'chat' ? 'page' : undefined}>
+          Messages
+        </a>
+        {me.role === 'admin' && (
+          <a href="#/admin" aria-current={page === 'admin' ? 'page' : undefined}>
+            Admin
+          </a>
+        )}
+      </nav>
+      <div className="topbar-me">
+        <Avatar name={me.name} seed={me.email} size="sm" />
+        <span className="topbar-me-text">
+          <span className="topbar-me-name">{me.name}</span>
+          <span className="topbar-me-role">{ROLE_LABELS[me.role]}</span>
+        </span>
+      </div>
+      <button type="button" className="button-ghost" onClick={onSignOut} disabled={signingOut}>
+        Sign out
+      </button>
+    </header>
+  );
+}

@@ -1,0 +1,20 @@
+/**
+ * The app's few places, kept in `location.hash` so a reload or the back button lands where the
+ * person was, without a router dependency or server-side routes.
+ */
+export type Route =
+  | { page: 'chat'; conversationId: string | null }
+  | { page: 'admin' };
+
+const CONVERSATION = /^#\/c\/([0-9a-f-]{36})$/i;
+
+export function parseRoute(hash: string): Route {
+  if (hash === '#/admin') return { page: 'admin' };
+  const match = CONVERSATION.exec(hash);
+  return { page: 'chat', conversationId: match?.[1]?.toLowerCase() ?? null };
+}
+
+export function routeHref(route: Route): string {
+  if (route.page === 'admin') return '#/admin';
+  return route.conversationId ? `#/c/${route.conversationId}` : '#/';
+}

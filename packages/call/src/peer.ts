@@ -1,0 +1,417 @@
+import { TypedEmitter } from './emitter.ts';
+import { CallError, describeError } from './errors.ts';
+import type {
+  IceCandidateInit,
+  IceCandidateLike,
+  Logger,
+  PeerConfiguration,
+  PeerConnectionFactory,
+  PeerConnectionLike,
+  RemoteDescription,
+  SenderLike,
+  StreamLike,
+  TrackLike,
+} from './webrtc.ts';
+
+/** ICE and DTLS folded into one state, as the call lifecycle needs it. */
+export type LinkState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
+
+export interface LocalDescription {
+  type: 'offer' | 'answer';
+  sdp: string;
+}
+
+export interface PeerTransportEvents<Track extends TrackLike, Stream extends StreamLike<Track>> {
+  /** A local offer or answer to send to the peer (call.offer / call.answer). */
+  description: (description: LocalDescription) => void;
+  /** A local ICE candidate to send (call.ice); `null` once gathering is complete. */
+  candidate: (candidate: IceCandidateInit | null) => void;
+  /** A remote track arrived. */
+  track: (track: Track, streams: readonly Stream[]) => void;
+  /** The folded ICE/DTLS state changed. */
+  link: (state: LinkState, oldState: LinkState) => void;
+  /** An offer or answer could not be created or applied. The call decides whether that is fatal. */
+  failure: (error: CallError) => void;
+}
+
+export interface PeerTransportOptions<Track extends TrackLike, Stream extends StreamLike<Track>> {
+  factory: PeerConnectionFactory<Track, Stream>;
+  configuration?: PeerConfiguration;
+  /** Perfect negotiation role: on an offer collision the polite side yields, the impolite side ignores the remote offer. */
+  polite: boolean;
+  /**
+   * Hold local tracks until the first remote offer is applied, then attach them to the answer.
+   * The callee sets it: the caller makes the first offer, and an early track would make the
+   * callee offer too (needless glare on every call).
+   */
+  waitForRemoteOffer?: boolean;
+  logger: Logger;
+  /** Remote candidates kept while no remote description is set. Beyond this they are dropped. */
+  maxQueuedCandidates?: number;
+}
+
+interface HeldTrack<Track, Stream> {
+  track: Track;
+  streams: Stream[];
+}
+
+/**
+ * Owns one RTCPeerConnection: the remote-candidate queue and the W3C perfect-negotiation pattern
+ * (https://www.w3.org/TR/webrtc/#perfect-negotiation-example). It sends nothing itself; it emits
+ * `description` and `candidate` for the call to carry.
+ */
+export class PeerTransport<
+  Track extends TrackLike = TrackLike,
+  Stream extends StreamLike<Track> = StreamLike<Track>,
+> extends TypedEmitter<PeerTransportEvents<Track, Stream>> {
+  readonly polite: boolean;
+  readonly #pc: PeerConnectionLike<Track, Stream>;
+  readonly #log: Logger;
+  readonly #maxQueued: number;
+  readonly #senders = new Map<Track, SenderLike<Track>>();
+  /** Remote candidates waiting for a remote description. */
+  #queue: (IceCandidateInit | null)[] = [];
+  /** ICE usernameFragments of every remote description applied so far. */
+  readonly #pastUfrags = new Set<string>();
+  /** Remote descriptions received and not yet applied; candidates wait while this is above 0. */
+  #remotePending = 0;
+  /** Serialises remote descriptions, so each collision check sees the state its predecessor left. */
+  #remoteChain: Promise<void> = Promise.resolve();
+  #makingOffer = false;
+  #ignoreOffer = false;
+  #held: HeldTrack<Track, Stream>[] | null;
+  #link: LinkState = 'new';
+  #closed = false;
+
+  constructor(options: PeerTransportOptions<Track, Stream>) {
+    super();
+    this.polite = options.polite;
+    this.#log = options.logger;
+    this.#maxQueued = options.maxQueuedCandidates ?? 200;
+    this.#held = options.waitForRemoteOffer ? [] : null;
+    try {
+      this.#pc = options.factory(options.configuration ?? {});
+    } catch (error) {
+      throw new CallError('peer_connection_failed', `could not create a peer connection: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+    const pc = this.#pc;
+    pc.onicecandidate = (event) => this.#onLocalCandidate(event.candidate);
+    pc.ontrack = (event) => this.safeEmit('track', event.track, event.streams);
+    pc.onnegotiationneeded = () => void this.#negotiate();
+    pc.oniceconnectionstatechange = () => this.#updateLink();
+    pc.onconnectionstatechange = () => this.#updateLink();
+    pc.onsignalingstatechange = () => this.#log.debug(`Signaling state: ${pc.signalingState}`);
+  }
+
+  protected override onListenerError(event: string, error: unknown): void {
+    this.#log.error(`listener for "${event}" threw`, error);
+  }
+
+  get link(): LinkState {
+    return this.#link;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get signalingState(): string {
+    return this.#pc.signalingState;
+  }
+
+  /** Remote candidates waiting for a remote description. */
+  get queuedCandidates(): number {
+    return this.#queue.length;
+  }
+
+  /** A local track to send. Negotiation follows by itself (negotiationneeded). */
+  addTrack(track: Track, ...streams: Stream[]): void {
+    this.#assertOpen('addTrack');
+    if (this.#held) {
+      this.#held.push({ track, streams });
+      this.#log.debug(`Holding local ${track.kind} track until the remote offer arrives`);
+      return;
+    }
+    if (this.#senders.has(track)) return;
+    this.#senders.set(track, this.#pc.addTrack(track, ...streams));
+  }
+
+  /** Stops sending `track` (the track itself keeps running). Returns false if it was not being sent. */
+  removeTrack(track: Track): boolean {
+    this.#assertOpen('removeTrack');
+    if (this.#held) {
+      const before = this.#held.length;
+      this.#held = this.#held.filter((h) => h.track !== track);
+      return this.#held.length !== before;
+    }
+    const sender = this.#senders.get(track);
+    if (!sender) return false;
+    this.#senders.delete(track);
+    this.#pc.removeTrack(sender);
+    return true;
+  }
+
+  /** Gathers new ICE credentials; the offer that carries them follows through negotiationneeded. */
+  restartIce(): void {
+    this.#assertOpen('restartIce');
+    if (this.#held) {
+      this.#log.debug('ICE restart before the first remote offer: nothing to restart');
+      return;
+    }
+    this.#log.info('Restarting ICE');
+    this.#pc.restartIce();
+  }
+
+  /**
+   * Applies an offer or answer from the peer. Never rejects: failures are logged and, when they
+   * matter, emitted as `failure`.
+   */
+  handleDescription(description: RemoteDescription): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    // Counted now, not when the chain reaches it: a candidate that arrives behind this
+    // description belongs to it and must wait for it.
+    this.#remotePending++;
+    const run = this.#remoteChain.then(() => this.#applyRemote(description));
+    this.#remoteChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Adds a remote candidate, or queues it while it has no remote description to go with: none set
+   * yet, one still being applied, or (ICE restart) one with other credentials than the candidate's
+   * `usernameFragment`. The queue is flushed right after setRemoteDescription. Never rejects.
+   */
+  async addRemoteCandidate(candidate: IceCandidateInit | null): Promise<void> {
+    if (this.#closed) return;
+    const fit = this.#fit(candidate);
+    if (fit === 'stale') {
+      this.#log.debug('ICE candidate of an earlier ICE generation: dropped');
+      return;
+    }
+    if (fit === 'wait') {
+      if (this.#queue.length >= this.#maxQueued) {
+        this.#log.warn(`ICE candidate queue full (${this.#maxQueued}); dropping a remote candidate`);
+        return;
+      }
+      if (this.#queue.length === 0) {
+        this.#log.debug('ICE candidate arrived before remote description set - QUEUEING for later');
+      }
+      this.#queue.push(candidate);
+      this.#log.info(`Queued candidates: ${this.#queue.length}`);
+      return;
+    }
+    await this.#addCandidate(candidate, false);
+  }
+
+  /**
+   * Whether a remote candidate can be added now. A candidate names its ICE credentials
+   * (usernameFragment); one of credentials not yet seen belongs to a description still on its
+   * way (werift sends candidates before the offer they belong to), one of credentials replaced
+   * by an ICE restart is stale.
+   */
+  #fit(candidate: IceCandidateInit | null): 'add' | 'wait' | 'stale' {
+    const remote = this.#pc.remoteDescription;
+    if (remote === null || this.#remotePending > 0) return 'wait';
+    const ufrag = candidate?.usernameFragment;
+    if (!ufrag) return 'add';
+    const current = ufragsOf(remote.sdp);
+    if (current.size === 0 || current.has(ufrag)) return 'add';
+    return this.#pastUfrags.has(ufrag) ? 'stale' : 'wait';
+  }
+
+  /** Closes the peer connection. Idempotent; nothing is emitted afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#held = null;
+    const pc = this.#pc;
+    pc.onicecandidate = null;
+    pc.ontrack = null;
+    pc.onnegotiationneeded = null;
+    pc.oniceconnectionstatechange = null;
+    pc.onconnectionstatechange = null;
+    pc.onsignalingstatechange = null;
+    try {
+      const result = pc.close();
+      if (isPromiseLike(result)) {
+        result.then(undefined, (error: unknown) => this.#log.debug('close() failed', error));
+      }
+    } catch (error) {
+      this.#log.debug('close() failed', error);
+    }
+    const old = this.#link;
+    this.#link = 'closed';
+    this.safeEmit('link', 'closed', old);
+    this.removeAllListeners();
+  }
+
+  async #negotiate(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#held) {
+      this.#log.debug('negotiationneeded before the first remote offer: ignored');
+      return;
+    }
+    // An answer still in the making must reach the wire before our next offer. Browsers never fire
+    // negotiationneeded mid-answer; werift does, and an offer that overtakes its answer gets
+    // ignored by the impolite side and leaves this side stuck in have-local-offer.
+    await this.#remoteChain;
+    if (this.#closed) return;
+    if (this.#pc.signalingState !== 'stable') {
+      this.#log.debug(`negotiationneeded in ${this.#pc.signalingState}: left for the next stable state`);
+      return;
+    }
+    try {
+      this.#makingOffer = true;
+      await this.#pc.setLocalDescription();
+      const local = this.#pc.localDescription;
+      // A remote offer may have been applied meanwhile; then there is no offer of ours to send.
+      if (this.#closed || local?.type !== 'offer') return;
+      this.#log.debug('Sending offer');
+      this.safeEmit('description', { type: 'offer', sdp: local.sdp });
+    } catch (error) {
+      if (!this.#closed) this.#fail('could not create or set the local offer', error);
+    } finally {
+      this.#makingOffer = false;
+    }
+  }
+
+  async #applyRemote(description: RemoteDescription): Promise<void> {
+    const applied = await this.#setRemote(description);
+    this.#remotePending--;
+    if (this.#closed) return;
+    // Also after an ignored or failed description: candidates queued behind it wait for nothing else.
+    await this.#flushCandidates();
+    if (applied && description.type === 'offer') await this.#answer();
+  }
+
+  /** The collision check and setRemoteDescription. True when the description was applied. */
+  async #setRemote(description: RemoteDescription): Promise<boolean> {
+    if (this.#closed) return false;
+    const pc = this.#pc;
+    const offerCollision = description.type === 'offer' && (this.#makingOffer || pc.signalingState !== 'stable');
+    this.#ignoreOffer = !this.polite && offerCollision;
+    if (this.#ignoreOffer) {
+      this.#log.info('Offer collision: impolite side ignores the remote offer');
+      return false;
+    }
+    if (offerCollision) {
+      // setRemoteDescription(offer) rolls our pending offer back implicitly (JSEP, and werift).
+      this.#log.info('Offer collision: polite side rolls back its offer and answers');
+    }
+    try {
+      await pc.setRemoteDescription(description);
+      for (const ufrag of ufragsOf(description.sdp)) this.#pastUfrags.add(ufrag);
+      return !this.#closed;
+    } catch (error) {
+      if (!this.#closed) this.#fail(`could not apply the remote ${description.type}`, error);
+      return false;
+    }
+  }
+
+  async #answer(): Promise<void> {
+    this.#attachHeldTracks();
+    try {
+      await this.#pc.setLocalDescription();
+    } catch (error) {
+      if (!this.#closed) this.#fail('could not create or set the local answer', error);
+      return;
+    }
+    const local = this.#pc.localDescription;
+    if (this.#closed || local?.type !== 'answer') return;
+    this.#log.debug('Sending answer');
+    this.safeEmit('description', { type: 'answer', sdp: local.sdp });
+  }
+
+  async #flushCandidates(): Promise<void> {
+    if (this.#queue.length === 0) return;
+    const ready: (IceCandidateInit | null)[] = [];
+    const waiting: (IceCandidateInit | null)[] = [];
+    for (const candidate of this.#queue) {
+      const fit = this.#fit(candidate);
+      if (fit === 'add') ready.push(candidate);
+      else if (fit === 'wait') waiting.push(candidate);
+    }
+    this.#queue = waiting;
+    if (ready.length === 0) return;
+    this.#log.info(`Flushing ${ready.length} queued ICE candidates`);
+    await Promise.all(ready.map((candidate) => this.#addCandidate(candidate, true)));
+  }
+
+  async #addCandidate(candidate: IceCandidateInit | null, queued: boolean): Promise<void> {
+    try {
+      await this.#pc.addIceCandidate(candidate);
+      if (queued) this.#log.debug('Queued ICE candidate added successfully');
+    } catch (error) {
+      // Candidates of an offer we ignored (glare) are expected to fail.
+      if (this.#closed || this.#ignoreOffer) return;
+      this.#log.warn(`Could not add remote ICE candidate: ${describeError(error)}`);
+    }
+  }
+
+  #attachHeldTracks(): void {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = null;
+    for (const { track, streams } of held) {
+      this.#senders.set(track, this.#pc.addTrack(track, ...streams));
+    }
+    if (held.length > 0) this.#log.debug(`Attached ${held.length} local tracks to the answer`);
+  }
+
+  #onLocalCandidate(candidate: IceCandidateLike | null | undefined): void {
+    if (this.#closed) return;
+    this.safeEmit('candidate', candidate ? toCandidateInit(candidate) : null);
+  }
+
+  #updateLink(): void {
+    if (this.#closed) return;
+    const ice = this.#pc.iceConnectionState;
+    const next = foldLinkState(ice, this.#pc.connectionState);
+    if (next === this.#link) return;
+    const old = this.#link;
+    this.#link = next;
+    this.#log.info(`ICE: ${ice}`);
+    this.#log.info(`PeerConnection state: ${next}`);
+    this.safeEmit('link', next, old);
+  }
+
+  #fail(what: string, error: unknown): void {
+    const callError = new CallError('negotiation_failed', `${what}: ${describeError(error)}`, { cause: error });
+    this.#log.error(callError.message);
+    this.safeEmit('failure', callError);
+  }
+
+  #assertOpen(method: string): void {
+    if (this.#closed) throw new CallError('closed', `${method}() after the peer connection was closed`);
+  }
+}
+
+/** Folds iceConnectionState and connectionState (ICE + DTLS) into the one state the call needs. */
+export function foldLinkState(ice: string, connection: string): LinkState {
+  if (ice === 'closed' || connection === 'closed') return 'closed';
+  if (ice === 'failed' || connection === 'failed') return 'failed';
+  if (ice === 'disconnected' || connection === 'disconnected') return 'disconnected';
+  if (connection === 'connected') return 'connected';
+  if (ice === 'new' && (connection === 'new' || connection === '')) return 'new';
+  return 'connecting';
+}
+
+/** Copies the four fields of RTCIceCandidateInit; the protocol rejects anything else. */
+export function toCandidateInit(candidate: IceCandidateLike): IceCandidateInit {
+  const init: IceCandidateInit = { candidate: candidate.candidate };
+  if (candidate.sdpMid !== undefined) init.sdpMid = candidate.sdpMid;
+  if (candidate.sdpMLineIndex !== undefined) init.sdpMLineIndex = candidate.sdpMLineIndex;
+  if (candidate.usernameFragment !== undefined) init.usernameFragment = candidate.usernameFragment;
+  return init;
+}
+
+function ufragsOf(sdp: string): Set<string> {
+  return new Set(Array.from(sdp.matchAll(/^a=ice-ufrag:(\S+)/gm), (m) => m[1] ?? ''));
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
