@@ -100,6 +100,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       PARLEY_DEMO_USERS: '1',
+      // Loopback only: no public STUN server, no managed coturn (tests that need TURN start their own).
+      STUN_URLS: '',
+      TURN_MODE: 'off',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

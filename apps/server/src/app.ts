@@ -3,8 +3,8 @@ import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { LIMITS } from '@parley/protocol';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { AppContext } from './context.ts';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppContext, ManagedTurn } from './context.ts';
 import { createDb, migrate, ping, type Db } from './db/database.ts';
 import type { Config } from './env.ts';
 import { authRoutes } from './features/auth/auth-routes.ts';
@@ -13,6 +13,7 @@ import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
 import { ChatStore } from './features/chat/chat-store.ts';
+import { rtcRoutes } from './features/rtc/rtc-routes.ts';
 import { UsersStore } from './features/users/users-store.ts';
 import { usersRoutes } from './features/users/users-routes.ts';
 import { AppError } from './lib/errors.ts';
@@ -29,9 +30,12 @@ export interface BuiltApp {
  * Builds the whole server (database migrated, routes, socket.io attached to `app.server`) without
  * listening. Closing the app closes socket.io and the database.
  */
-export async function buildApp(config: Config, opts: { logger?: FastifyServerOptions['logger']; db?: Db } = {}): Promise<BuiltApp> {
+export async function buildApp(
+  config: Config,
+  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn } = {},
+): Promise<BuiltApp> {
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel },
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: { level: config.logLevel } }),
     bodyLimit: LIMITS.httpBodyMaxBytes,
     trustProxy: config.trustProxy,
   });
@@ -41,7 +45,7 @@ export async function buildApp(config: Config, opts: { logger?: FastifyServerOpt
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);
   const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, trustProxy: config.trustProxy });
-  const ctx: AppContext = { config, db, sessions, realtime, users: new UsersStore(db), chat: new ChatStore(db) };
+  const ctx: AppContext = { config, db, sessions, realtime, users: new UsersStore(db), chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
@@ -72,6 +76,7 @@ export async function buildApp(config: Config, opts: { logger?: FastifyServerOpt
   await app.register(authRoutes, { ctx });
   await app.register(usersRoutes, { ctx });
   await app.register(chatRoutes, { ctx });
+  await app.register(rtcRoutes, { ctx });
   registerChatSocket(ctx, app.log);
   const calls = new CallManager(ctx, app.log);
   calls.register();

@@ -13,4 +13,12 @@ export interface AppContext {
   sessions: SessionsStore;
   chat: ChatStore;
   realtime: Realtime;
+  /** Set when Parley runs coturn itself (TURN_MODE=auto without TURN_URLS). */
+  managedTurn?: ManagedTurn;
+}
+
+export interface ManagedTurn {
+  secret: string;
+  /** TURN URLs for a browser that reached Parley at `hostname`: coturn runs on the same host. */
+  urlsFor(hostname: string): string[];
 }

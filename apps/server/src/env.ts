@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { IceSettings } from './features/rtc/ice-config.ts';
+import { iceUrlProblem, splitUrls } from './features/rtc/ice-urls.ts';
 
 const bool = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', ''])
@@ -32,6 +34,34 @@ export const EnvSchema = z.object({
   WEB_DIST: z.string().optional(),
   CALL_RING_TIMEOUT_S: z.coerce.number().min(1).max(600).default(45),
   CALL_RECONNECT_GRACE_S: z.coerce.number().min(0.5).max(300).default(10),
+  STUN_URLS: z.string().default('stun:stun.l.google.com:19302'),
+  TURN_URLS: z.string().default(''),
+  TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  TURN_USERNAME: z.string().min(1).optional(),
+  TURN_CREDENTIAL: z.string().min(1).optional(),
+  TURN_TTL_S: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
+  ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
+  TURN_MODE: z.enum(['auto', 'off', 'external']).default('auto'),
+  TURN_PORT: z.coerce.number().int().min(1).max(65535).default(3478),
+}).superRefine((e, ctx) => {
+  const urls = (name: 'STUN_URLS' | 'TURN_URLS', kind: 'stun' | 'turn') => {
+    for (const url of splitUrls(e[name])) {
+      const problem = iceUrlProblem(url, kind);
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: `contains ${problem}` });
+    }
+  };
+  urls('STUN_URLS', 'stun');
+  urls('TURN_URLS', 'turn');
+  const hasTurn = splitUrls(e.TURN_URLS).length > 0;
+  if (hasTurn && !e.TURN_SECRET && !(e.TURN_USERNAME && e.TURN_CREDENTIAL)) {
+    ctx.addIssue({ code: 'custom', path: ['TURN_URLS'], message: 'needs credentials: set TURN_SECRET (coturn use-auth-secret) or TURN_USERNAME and TURN_CREDENTIAL' });
+  }
+  if (!!e.TURN_USERNAME !== !!e.TURN_CREDENTIAL) {
+    ctx.addIssue({ code: 'custom', path: [e.TURN_USERNAME ? 'TURN_CREDENTIAL' : 'TURN_USERNAME'], message: 'TURN_USERNAME and TURN_CREDENTIAL go together' });
+  }
+  if (e.TURN_MODE === 'external' && !hasTurn) {
+    ctx.addIssue({ code: 'custom', path: ['TURN_MODE'], message: 'external needs TURN_URLS' });
+  }
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -49,6 +79,11 @@ export interface Config {
   trustProxy: boolean;
   webDist: string;
   calls: { ringTimeoutMs: number; reconnectGraceMs: number };
+  ice: IceSettings;
+  /** auto: use TURN_URLS, else start coturn when installed; off: never start coturn; external: TURN_URLS only. */
+  turnMode: 'auto' | 'off' | 'external';
+  /** The port managed coturn listens on (UDP and TCP). */
+  turnPort: number;
 }
 
 export class ConfigError extends Error {
@@ -84,5 +119,16 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'apps/web/dist')),
     calls: { ringTimeoutMs: e.CALL_RING_TIMEOUT_S * 1000, reconnectGraceMs: e.CALL_RECONNECT_GRACE_S * 1000 },
+    ice: {
+      stunUrls: splitUrls(e.STUN_URLS),
+      turnUrls: splitUrls(e.TURN_URLS),
+      turnSecret: e.TURN_SECRET,
+      turnUsername: e.TURN_USERNAME,
+      turnCredential: e.TURN_CREDENTIAL,
+      turnTtlS: e.TURN_TTL_S,
+      transportPolicy: e.ICE_TRANSPORT_POLICY,
+    },
+    turnMode: e.TURN_MODE,
+    turnPort: e.TURN_PORT,
   };
 }

@@ -1,5 +1,8 @@
+import pino from 'pino';
 import { buildApp } from './app.ts';
+import type { ManagedTurn } from './context.ts';
 import { ConfigError, loadConfig, type Config } from './env.ts';
+import { findTurnserver, ManagedCoturn } from './features/rtc/managed-coturn.ts';
 import { seedDemoUsers } from './features/users/demo-users.ts';
 
 let config: Config;
@@ -13,7 +16,41 @@ try {
   throw err;
 }
 
-const { app, ctx } = await buildApp(config);
+const log = pino({ level: config.logLevel });
+
+/** TURN_MODE=auto without TURN_URLS: run coturn beside Parley when it is installed. */
+async function startManagedTurn(): Promise<{ coturn: ManagedCoturn; turn: ManagedTurn } | undefined> {
+  if (config.turnMode !== 'auto' || config.ice.turnUrls.length > 0) return undefined;
+  const bin = findTurnserver();
+  if (!bin) {
+    console.warn(
+      [
+        'No TURN relay: calls between devices on different networks will often fail.',
+        '  Install coturn (Debian/Ubuntu: sudo apt-get install coturn) and restart Parley to have it',
+        '  start one, or point TURN_URLS and TURN_SECRET at your own (docs/deploy.md).',
+      ].join('\n'),
+    );
+    return undefined;
+  }
+  const coturn = new ManagedCoturn({ bin, port: config.turnPort, realm: 'parley', log });
+  try {
+    await coturn.start();
+  } catch (err) {
+    log.error({ err }, 'managed coturn did not start; continuing without TURN');
+    await coturn.stop();
+    return undefined;
+  }
+  const port = config.turnPort;
+  const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  return {
+    coturn,
+    turn: { secret: coturn.secret, urlsFor: (h) => [`turn:${host(h)}:${port}?transport=udp`, `turn:${host(h)}:${port}?transport=tcp`] },
+  };
+}
+
+const managed = await startManagedTurn();
+const { app, ctx } = await buildApp(config, { logger: log, ...(managed ? { managedTurn: managed.turn } : {}) });
+if (managed) app.addHook('onClose', () => managed.coturn.stop());
 
 if (config.demoUsers) {
   const created = await seedDemoUsers(ctx.users);
@@ -46,4 +83,4 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const address = await app.listen({ host: config.host, port: config.port });
 const shown = config.host === '0.0.0.0' || config.host === '::' ? address.replace(/\/\/[^:]+:/, '//localhost:') : address;
-console.log(`Parley is running on ${shown}`);
+console.log(`Parley is running on ${shown}${managed ? ` (TURN relay: coturn on port ${config.turnPort})` : ''}`);

@@ -4,3 +4,4 @@ export * from './chat.ts';
 export type * from './socket.ts';
 export * from './call.ts';
 export * from './call-history.ts';
+export * from './rtc.ts';

@@ -66,7 +66,7 @@ export interface TestServer extends BuiltApp {
 /** A real Parley server on a random loopback port, with the demo users, on a fresh database. */
 export async function startTestServer(opts: { kind?: DbKind; env?: Record<string, string> } = {}): Promise<TestServer> {
   const fresh = await freshDatabase(opts.kind ?? 'sqlite');
-  const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...opts.env }), database: fresh.database };
+  const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', ...opts.env }), database: fresh.database };
   const built = await buildApp(config);
   await seedDemoUsers(built.ctx.users);
   await built.app.listen({ host: '127.0.0.1', port: 0 });
