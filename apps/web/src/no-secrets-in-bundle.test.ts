@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { build } from 'vite';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '..');
+
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+describe('the built web app', () => {
+  it('carries no TURN secret or credential, even when the build environment has them', async () => {
+    const marks = {
+      TURN_SECRET: 'mark-turn-secret-5e1f0c',
+      TURN_CREDENTIAL: 'mark-turn-credential-8a2b',
+      TURN_USERNAME: 'mark-turn-username-77d1',
+      // The field report's mistake: TURN credentials in a VITE_ variable end up in every browser.
+      VITE_TURN_SERVERS: '[{"urls":"turn:x","username":"mark-vite-user-3c9","credential":"mark-vite-cred-4d0"}]',
+      VITE_TURN_SECRET: 'mark-vite-secret-1b7',
+    };
+    const saved = { ...process.env };
+    Object.assign(process.env, marks);
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-web-build-'));
+    try {
+      await build({ root, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+      const files = filesUnder(outDir);
+      expect(files.some((f) => f.endsWith('.js'))).toBe(true);
+      const all = files.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+      for (const needle of ['mark-turn-secret-5e1f0c', 'mark-turn-credential-8a2b', 'mark-turn-username-77d1', 'mark-vite-user-3c9', 'mark-vite-cred-4d0', 'mark-vite-secret-1b7']) {
+        expect(all, needle).not.toContain(needle);
+      }
+    } finally {
+      process.env = saved;
+      fs.rmSync(outDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
