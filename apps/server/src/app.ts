@@ -32,9 +32,10 @@ export interface BuiltApp {
  */
 export async function buildApp(
   config: Config,
-  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn } = {},
+  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string } } = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
+    ...(opts.https ? { https: opts.https } : {}),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: { level: config.logLevel } }),
     bodyLimit: LIMITS.httpBodyMaxBytes,
     trustProxy: config.trustProxy,

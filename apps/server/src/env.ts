@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { IceSettings } from './features/rtc/ice-config.ts';
@@ -43,7 +44,17 @@ export const EnvSchema = z.object({
   ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
   TURN_MODE: z.enum(['auto', 'off', 'external']).default('auto'),
   TURN_PORT: z.coerce.number().int().min(1).max(65535).default(3478),
+  HTTPS: bool.default(false),
+  TLS_CERT: z.string().min(1).optional(),
+  TLS_KEY: z.string().min(1).optional(),
 }).superRefine((e, ctx) => {
+  if (!!e.TLS_CERT !== !!e.TLS_KEY) {
+    ctx.addIssue({ code: 'custom', path: [e.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'], message: 'TLS_CERT and TLS_KEY go together' });
+  }
+  for (const name of ['TLS_CERT', 'TLS_KEY'] as const) {
+    const file = e[name];
+    if (file && !fs.existsSync(file)) ctx.addIssue({ code: 'custom', path: [name], message: `no such file: ${file}` });
+  }
   const urls = (name: 'STUN_URLS' | 'TURN_URLS', kind: 'stun' | 'turn') => {
     for (const url of splitUrls(e[name])) {
       const problem = iceUrlProblem(url, kind);
@@ -84,6 +95,8 @@ export interface Config {
   turnMode: 'auto' | 'off' | 'external';
   /** The port managed coturn listens on (UDP and TCP). */
   turnPort: number;
+  /** HTTPS: from files, or a generated self-signed certificate for this machine's LAN addresses. */
+  tls: { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -92,8 +105,12 @@ export class ConfigError extends Error {
 
 const repoRoot = path.resolve(import.meta.dirname, '../../..');
 
-/** Parses the environment; throws ConfigError naming each bad variable. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses the environment (and `--lan`, which means HTTPS=1 on every interface); throws ConfigError
+ * naming each bad variable.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string[] = []): Config {
+  if (argv.includes('--lan')) source = { HTTPS: '1', HOST: '0.0.0.0', ...source };
   const parsed = EnvSchema.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message} (got ${JSON.stringify(source[String(i.path[0])])})`);
@@ -130,5 +147,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     turnMode: e.TURN_MODE,
     turnPort: e.TURN_PORT,
+    tls: e.TLS_CERT && e.TLS_KEY ? { kind: 'files', certFile: e.TLS_CERT, keyFile: e.TLS_KEY } : e.HTTPS ? { kind: 'self-signed' } : undefined,
   };
 }

@@ -1,13 +1,16 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { ManagedTurn } from './context.ts';
 import { ConfigError, loadConfig, type Config } from './env.ts';
 import { findTurnserver, ManagedCoturn } from './features/rtc/managed-coturn.ts';
 import { seedDemoUsers } from './features/users/demo-users.ts';
+import { lanAddresses, selfSignedCertificate, terminalQr } from './lib/lan.ts';
 
 let config: Config;
 try {
-  config = loadConfig();
+  config = loadConfig(process.env, process.argv.slice(2));
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
@@ -48,8 +51,19 @@ async function startManagedTurn(): Promise<{ coturn: ManagedCoturn; turn: Manage
   };
 }
 
+async function tlsOptions(): Promise<{ key: string; cert: string } | undefined> {
+  const tls = config.tls;
+  if (!tls) return undefined;
+  if (tls.kind === 'files') return { key: fs.readFileSync(tls.keyFile, 'utf8'), cert: fs.readFileSync(tls.certFile, 'utf8') };
+  const dir = path.resolve('data/tls');
+  const made = await selfSignedCertificate(dir, lanAddresses());
+  if (made.created) log.info({ dir }, 'generated a self-signed certificate for this machine');
+  return made;
+}
+
 const managed = await startManagedTurn();
-const { app, ctx } = await buildApp(config, { logger: log, ...(managed ? { managedTurn: managed.turn } : {}) });
+const https = await tlsOptions();
+const { app, ctx } = await buildApp(config, { logger: log, ...(managed ? { managedTurn: managed.turn } : {}), ...(https ? { https } : {}) });
 if (managed) app.addHook('onClose', () => managed.coturn.stop());
 
 if (config.demoUsers) {
@@ -82,5 +96,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const address = await app.listen({ host: config.host, port: config.port });
-const shown = config.host === '0.0.0.0' || config.host === '::' ? address.replace(/\/\/[^:]+:/, '//localhost:') : address;
+const everywhere = config.host === '0.0.0.0' || config.host === '::';
+const shown = everywhere ? address.replace(/\/\/[^:]+:/, '//localhost:') : address;
 console.log(`Parley is running on ${shown}${managed ? ` (TURN relay: coturn on port ${config.turnPort})` : ''}`);
+if (https && everywhere) {
+  const port = new URL(address).port;
+  const urls = lanAddresses().map((ip) => `https://${ip}:${port}`);
+  if (urls.length > 0) {
+    console.log(['', 'On a phone or another computer on this network, open:', ...urls.map((u) => `  ${u}`)].join('\n'));
+    if (config.tls?.kind === 'self-signed') console.log('  (a self-signed certificate: accept the browser warning once)');
+    console.log(await terminalQr(urls[0]!));
+  }
+}

@@ -1,36 +1,9 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stunAnswers } from '../../lib/stun-probe.ts';
 import { freePort } from '../../testing/postgres.ts';
+import { runMain } from '../../testing/run-main.ts';
 import { allocate } from '../../testing/turn-client.ts';
 import { findTurnserver } from './managed-coturn.ts';
-
-const MAIN = path.resolve(import.meta.dirname, '../../main.ts');
-
-/** Runs the real server entry point; resolves once it says it is running, with its output so far. */
-async function runServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, DATABASE_URL: ':memory:', HOST: '127.0.0.1', LOG_LEVEL: 'warn', NODE_ENV: 'test', STUN_URLS: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
-  while (!out.includes('Parley is running')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    output: () => out,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 async function signIn(base: string): Promise<string> {
   const res = await fetch(`${base}/api/auth/login`, {
@@ -44,7 +17,7 @@ async function signIn(base: string): Promise<string> {
 describe('TURN_MODE=auto', () => {
   it.skipIf(!findTurnserver())('starts coturn beside Parley, hands out working credentials for it, and stops it on shutdown', async () => {
     const [port, turnPort] = [await freePort(), await freePort()];
-    const server = await runServer({ PORT: String(port), TURN_PORT: String(turnPort) });
+    const server = await runMain({ PORT: String(port), TURN_PORT: String(turnPort), TURN_MODE: 'auto' });
     try {
       expect(server.output()).toContain(`TURN relay: coturn on port ${turnPort}`);
       const cookie = await signIn(`http://127.0.0.1:${port}`);
@@ -62,7 +35,7 @@ describe('TURN_MODE=auto', () => {
   });
 
   it('without coturn installed, says plainly that cross-network calls need TURN', async () => {
-    const server = await runServer({ PORT: String(await freePort()), PATH: '/nonexistent' });
+    const server = await runMain({ PORT: String(await freePort()), PATH: '/nonexistent', TURN_MODE: 'auto' });
     try {
       expect(server.output()).toMatch(/No TURN relay: calls between devices on different networks/);
       expect(server.output()).toContain('apt-get install coturn');
