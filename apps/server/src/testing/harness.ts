@@ -120,8 +120,11 @@ export async function startTestServer(opts: { kind?: DbKind; env?: Record<string
     },
     async close() {
       for (const s of sockets) s.disconnect();
-      await built.app.close();
-      await fresh.drop();
+      try {
+        await built.app.close();
+      } finally {
+        await fresh.drop();
+      }
     },
   };
 }

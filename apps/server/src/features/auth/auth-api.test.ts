@@ -88,4 +88,17 @@ describe('sign-in, sessions and cookies', () => {
     expect(await s.request('GET', '/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await s.request('GET', '/api/nope')).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
   });
+
+  it('answers 503 on /healthz when the database is gone, and keeps serving', async () => {
+    const other = await startTestServer();
+    try {
+      await other.ctx.db.destroy();
+      expect(await other.request('GET', '/healthz')).toMatchObject({ status: 503, body: { status: 'unavailable' } });
+      const login = await other.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo' } });
+      expect(login).toMatchObject({ status: 500, body: { error: { code: 'internal' } } });
+      expect((await other.request('GET', '/healthz')).status).toBe(503);
+    } finally {
+      await other.close().catch(() => undefined);
+    }
+  });
 });
