@@ -1,6 +1,6 @@
 import { CALL_CLIENT_SCHEMAS, CALL_SERVER_SCHEMAS, type CallKind, type EndReason } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { CallSession, type CallEnd, type IncomingCallSignal, type OutgoingCallSignal } from './call.ts';
+import { CallSession, candidateType, type CallEnd, type CallSessionOptions, type IncomingCallSignal, type OutgoingCallSignal } from './call.ts';
 import { CallError } from './errors.ts';
 import type { CallState } from './states.ts';
 import { ManualClock, RecordingLogger } from './testing/clock.ts';
@@ -16,7 +16,9 @@ import {
 const ALICE = crypto.randomUUID();
 const BOB = crypto.randomUUID();
 
-function party(deviceId: string, options: { stopLocalTracksOnEnd?: boolean } = {}) {
+type PartyOptions = Partial<Pick<CallSessionOptions<FakeTrack, FakeStream>, 'stopLocalTracksOnEnd' | 'rtcConfiguration' | 'refreshConfiguration'>>;
+
+function party(deviceId: string, options: PartyOptions = {}) {
   const fakes = fakePeerConnectionFactory();
   const logger = new RecordingLogger();
   const clock = new ManualClock();
@@ -71,8 +73,8 @@ function incoming<T extends IncomingCallSignal['type']>(
 }
 
 /** A caller whose invite is out. */
-function outgoingCall(kind: CallKind = 'video') {
-  const p = party('alice-laptop');
+function outgoingCall(kind: CallKind = 'video', options: PartyOptions = {}) {
+  const p = party('alice-laptop', options);
   const localStream = fakeMedia(kind);
   const callId = crypto.randomUUID();
   p.session.start({ toUserId: BOB, kind, localStream, callId });
@@ -81,7 +83,7 @@ function outgoingCall(kind: CallKind = 'video') {
 }
 
 /** A callee device that is ringing. */
-function incomingCall(kind: CallKind = 'video', options: { stopLocalTracksOnEnd?: boolean } = {}) {
+function incomingCall(kind: CallKind = 'video', options: PartyOptions = {}) {
   const p = party('bob-phone', options);
   const callId = crypto.randomUUID();
   const from = (deviceId = 'alice-laptop') => ({ callId, fromUserId: ALICE, fromDeviceId: deviceId });
@@ -263,7 +265,7 @@ describe('CallSession: every end has its reason', () => {
     ['callee: rings out with no word from anyone', () => incomingCall(), (c) => c.clock.advance(60_000), 'no_answer', 'local', null],
     ['callee: accept lost the race', () => incomingCall(), (c) => { c.session.accept(fakeMedia('audio')); c.session.handleSignalError('call.accept', 'conflict'); }, 'answered_elsewhere', 'remote', null],
     ['callee: cancel crossed the accept', () => incomingCall(), (c) => { c.session.accept(fakeMedia('audio')); c.session.handleSignal(incoming('call.cancel', { callId: c.callId, fromUserId: ALICE, fromDeviceId: 'alice-laptop', reason: 'cancelled' })); }, 'cancelled', 'remote', null],
-    ['callee: never connects', () => incomingCall(), (c) => { c.session.accept(fakeMedia('audio')); c.clock.advance(30_000); }, 'connection_failed', 'local', 'call.hangup'],
+    ['callee: never connects', () => incomingCall(), (c) => { c.session.accept(fakeMedia('audio')); c.clock.advance(18_000); }, 'connection_failed', 'local', 'call.hangup'],
     ['in call: hangs up', () => incomingCall(), (c) => { c.session.accept(fakeMedia('audio')); c.session.hangup(); }, 'user_hangup', 'local', 'call.hangup'],
     ['in call: the peer hangs up', () => incomingCall(), (c) => { c.session.accept(fakeMedia('audio')); c.session.handleSignal(incoming('call.hangup', { callId: c.callId, fromUserId: ALICE, fromDeviceId: 'alice-laptop', reason: 'media_failed' })); }, 'media_failed', 'remote', null],
     ['in call: the server ends it', () => incomingCall(), (c) => { c.session.accept(fakeMedia('audio')); c.session.handleSignal(incoming('call.ended', { callId: c.callId, reason: 'peer_disconnected' })); }, 'peer_disconnected', 'remote', null],
@@ -276,8 +278,8 @@ describe('CallSession: every end has its reason', () => {
     act(c);
     await settle();
     expect(c.session.state).toBe('ended');
-    expect(c.ends).toEqual([{ reason, by }]);
-    expect(c.session.end).toEqual({ reason, by });
+    expect(c.ends).toMatchObject([{ reason, by }]);
+    expect(c.session.end).toMatchObject({ reason, by });
     const after = c.signals.slice(before).filter((s) => s.type !== 'call.accept' && s.type !== 'call.ice');
     if (closing === null) {
       expect(after).toEqual([]);
@@ -388,12 +390,67 @@ describe('CallSession: ICE restart and reconnect', () => {
     expect(c.session.state).toBe('reconnecting');
     c.clock.advance(1);
     expect(c.session.state).toBe('ended');
-    expect(c.ends).toEqual([{ reason: 'connection_failed', by: 'local' }]);
+    expect(c.ends).toMatchObject([{ reason: 'connection_failed', by: 'local' }]);
     expect(c.lastSent()).toEqual({
       type: 'call.hangup',
       payload: { callId: c.callId, deviceId: 'alice-laptop', reason: 'connection_failed' },
     });
     expect(c.pc().callsOf('restartIce')).toHaveLength(2);
+  });
+
+  it('fetches fresh ICE servers before every restart and restarts on them', async () => {
+    const configs = [{ iceServers: [{ urls: 'turn:turn.example.test:3478', username: '2:alice', credential: 'fresh' }] }];
+    const refreshed: number[] = [];
+    const c = outgoingCall('audio', {
+      refreshConfiguration: async () => {
+        refreshed.push(c.clock.now());
+        return configs[0]!;
+      },
+    });
+    c.session.handleSignal(incoming('call.accept', c.from()));
+    await settle();
+    const offer = c.sent('call.offer')[0]!;
+    if (offer.type !== 'call.offer') throw new Error('no offer');
+    c.session.handleSignal(incoming('call.answer', { ...c.from(), sdp: await answerSdp(offer.payload.sdp) }));
+    await settle();
+    c.pc().connect();
+    c.pc().setIceConnectionState('failed');
+    expect(c.pc().callsOf('restartIce')).toHaveLength(0); // waits for the fresh credentials
+    await settle();
+    expect(refreshed).toHaveLength(1);
+    expect(c.pc().callsOf('setConfiguration')).toEqual([[configs[0]]]);
+    expect(c.pc().callsOf('restartIce')).toHaveLength(1);
+  });
+});
+
+describe('CallSession: a call that never connects says why', () => {
+  const turnConfig = { iceServers: [{ urls: 'turn:turn.example.test:3478?transport=udp', username: 'u', credential: 'c' }] };
+  const cases = [
+    ['no relay configured', {}, [], 'no_turn'],
+    ['a relay configured but never reached', { rtcConfiguration: turnConfig }, [], 'turn_unreachable'],
+    ['the relay reached, no pair worked', { rtcConfiguration: turnConfig }, ['candidate:9 1 udp 41885439 203.0.113.9 50000 typ relay raddr 0.0.0.0 rport 0'], 'no_pair'],
+  ] as const;
+
+  it.each(cases)('%s → %s', async (_name, options, extra, code) => {
+    const c = incomingCall('audio', options);
+    c.session.accept(fakeMedia('audio'));
+    c.session.handleSignal(incoming('call.offer', { ...c.from(), sdp: await offerSdp() }));
+    await settle();
+    for (const line of extra) c.pc().emitCandidate({ candidate: line, sdpMid: '0', sdpMLineIndex: 0 });
+    c.session.handleSignal(incoming('call.ice', { ...c.from(), candidate: { candidate: 'candidate:1 1 udp 1686052607 198.51.100.7 40000 typ srflx raddr 10.0.0.2 rport 40000', sdpMid: '0', sdpMLineIndex: 0 } }));
+    c.clock.advance(17_999);
+    expect(c.session.state).toBe('connecting');
+    c.clock.advance(1);
+    expect(c.session.end).toMatchObject({ reason: 'connection_failed', by: 'local', diagnosis: { code } });
+    expect(c.session.end?.diagnosis?.remote).toEqual(['srflx']);
+    expect(c.session.end?.diagnosis?.local).toContain('host');
+    expect(c.logger.lines.some((l) => l.message.includes(`giving up (${code}`))).toBe(true);
+  });
+
+  it('reads candidate types', () => {
+    expect(candidateType('candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host generation 0')).toBe('host');
+    expect(candidateType('candidate:9 1 udp 41885439 203.0.113.9 50000 typ relay raddr 0.0.0.0 rport 0')).toBe('relay');
+    expect(candidateType('')).toBeUndefined();
   });
 
   it('manual restartIce() is allowed only in a call', async () => {

@@ -35,10 +35,33 @@ export type IncomingCallSignal = {
   [K in CallServerEventName]: { type: K; payload: CallServerPayloads[K] };
 }[CallServerEventName];
 
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay';
+
+/**
+ * Why the media path did not come up, from what was gathered (set on `connection_failed` ends):
+ * - `no_turn`: no direct path, and no relay (TURN) server is configured;
+ * - `turn_unreachable`: a relay is configured but no relay candidate was gathered (blocked,
+ *   wrong address, or bad credentials);
+ * - `no_pair`: this side reached the relay, yet no candidate pair worked.
+ */
+export interface ConnectionDiagnosis {
+  code: 'no_turn' | 'turn_unreachable' | 'no_pair';
+  local: CandidateType[];
+  remote: CandidateType[];
+}
+
 export interface CallEnd {
   reason: EndReason;
   /** `local`: this device ended the call; `remote`: the peer or the server did. */
   by: 'local' | 'remote';
+  /** On a local `connection_failed`: what was gathered, and so what is wrong. */
+  diagnosis?: ConnectionDiagnosis;
+}
+
+/** `typ` of an ICE candidate line. */
+export function candidateType(candidate: string): CandidateType | undefined {
+  const m = / typ (host|srflx|prflx|relay)(?: |$)/.exec(candidate);
+  return m ? (m[1] as CandidateType) : undefined;
 }
 
 export interface CallSessionEvents<Track extends TrackLike, Stream extends StreamLike<Track>> {
@@ -61,8 +84,8 @@ export const DEFAULT_CALL_TIMEOUTS = {
   ringMs: 45_000,
   /** Callee: still ringing with no word from the caller or server → stop ringing (no_answer). */
   incomingRingMs: 60_000,
-  /** From answer to the first connected media path → connection_failed. */
-  connectMs: 30_000,
+  /** From answer to the first connected media path → connection_failed (with a diagnosis): well inside 20 s. */
+  connectMs: 18_000,
   /** ICE `disconnected` for this long → restart ICE (`failed` restarts at once). */
   restartAfterDisconnectedMs: 2_000,
   /** From losing the media path to giving up → connection_failed. */
@@ -77,6 +100,11 @@ export interface CallSessionOptions<Track extends TrackLike, Stream extends Stre
   peerConnectionFactory: PeerConnectionFactory<Track, Stream>;
   /** ICE servers (STUN, and TURN with the short-lived credentials the server minted). */
   rtcConfiguration?: PeerConfiguration;
+  /**
+   * Fetches fresh ICE servers (new TURN credentials); called before every ICE restart, so a
+   * restart never runs on credentials that have expired. Optional.
+   */
+  refreshConfiguration?: () => Promise<PeerConfiguration>;
   /** Defaults to `console`, each line prefixed with `[call <id>]`. */
   logger?: Logger;
   clock?: Clock;
@@ -112,7 +140,8 @@ export class CallSession<
 > extends TypedEmitter<CallSessionEvents<Track, Stream>> {
   readonly deviceId: string;
   readonly #factory: PeerConnectionFactory<Track, Stream>;
-  readonly #rtcConfiguration: PeerConfiguration;
+  #rtcConfiguration: PeerConfiguration;
+  readonly #refreshConfiguration: (() => Promise<PeerConfiguration>) | undefined;
   readonly #baseLogger: Logger;
   #log: Logger;
   readonly #clock: Clock;
@@ -128,6 +157,9 @@ export class CallSession<
   #peerDeviceId: string | null = null;
   #peerName: string | null = null;
   #remoteRinging = false;
+  /** Candidate types gathered here and received from the peer, for the diagnosis and call details. */
+  readonly #gathered = { local: new Set<CandidateType>(), remote: new Set<CandidateType>() };
+  #restarting = false;
   #end: CallEnd | null = null;
   #connectedAt: number | null = null;
   #transport: PeerTransport<Track, Stream> | null = null;
@@ -147,6 +179,7 @@ export class CallSession<
     this.deviceId = options.deviceId;
     this.#factory = options.peerConnectionFactory;
     this.#rtcConfiguration = options.rtcConfiguration ?? {};
+    this.#refreshConfiguration = options.refreshConfiguration;
     this.#baseLogger = baseLogger;
     this.#log = prefixLogger(baseLogger, '[call]');
     this.#clock = options.clock ?? systemClock;
@@ -194,6 +227,11 @@ export class CallSession<
   get end(): CallEnd | null {
     return this.#end;
   }
+  /** Candidate types seen so far: gathered here (`local`) and received from the peer (`remote`). */
+  get candidateTypes(): { local: CandidateType[]; remote: CandidateType[] } {
+    return { local: [...this.#gathered.local], remote: [...this.#gathered.remote] };
+  }
+
   /** Perfect-negotiation role: the callee is polite. Null before answer. */
   get polite(): boolean | null {
     return this.#transport?.polite ?? null;
@@ -319,7 +357,7 @@ export class CallSession<
   restartIce(): void {
     this.#run(() => {
       this.#assertState('restartIce', IN_CALL);
-      this.#transport?.restartIce();
+      this.#restartIce();
     });
   }
 
@@ -442,6 +480,7 @@ export class CallSession<
       }
       case 'call.ice':
         if (!this.#expectPeer(signal.type, signal.payload.fromDeviceId)) return;
+        this.#noteCandidate('remote', signal.payload.candidate?.candidate);
         void this.#transport?.addRemoteCandidate(signal.payload.candidate).catch((error: unknown) => {
           this.#log.error('adding a remote candidate failed', error);
         });
@@ -476,7 +515,10 @@ export class CallSession<
     this.#transport = transport;
     transport.on('description', (description) => this.#run(() => this.#onLocalDescription(description)));
     transport.on('candidate', (candidate) =>
-      this.#run(() => this.#send({ type: 'call.ice', payload: { ...this.#ids(), candidate } })),
+      this.#run(() => {
+        this.#noteCandidate('local', candidate?.candidate);
+        this.#send({ type: 'call.ice', payload: { ...this.#ids(), candidate } });
+      }),
     );
     transport.on('track', (track, streams) => this.#run(() => this.#onRemoteTrack(track, streams)));
     transport.on('link', (link) => this.#run(() => this.#onLink(link)));
@@ -523,18 +565,59 @@ export class CallSession<
       this.#move('media_down');
       this.#arm('reconnect', this.#timeouts.reconnectMs, () => {
         this.#log.warn(`No media path for ${this.#timeouts.reconnectMs} ms; giving up`);
-        this.#finish('connection_failed', 'local', { type: 'call.hangup', reason: 'connection_failed' });
+        this.#finish('connection_failed', 'local', { type: 'call.hangup', reason: 'connection_failed' }, this.#diagnose());
       });
     }
     if (link === 'failed') {
       this.#disarm('restart');
-      this.#transport?.restartIce();
+      this.#restartIce();
     } else if (!this.#timers.has('restart')) {
       this.#arm('restart', this.#timeouts.restartAfterDisconnectedMs, () => {
         const current = this.#transport?.link;
-        if (current === 'disconnected' || current === 'failed') this.#transport?.restartIce();
+        if (current === 'disconnected' || current === 'failed') this.#restartIce();
       });
     }
+  }
+
+  /** ICE restart, on fresh ICE servers when the app can fetch them (TURN credentials expire). */
+  #restartIce(): void {
+    const transport = this.#transport;
+    if (!transport) return;
+    if (!this.#refreshConfiguration) {
+      transport.restartIce();
+      return;
+    }
+    if (this.#restarting) return;
+    this.#restarting = true;
+    const refresh = this.#refreshConfiguration;
+    void refresh()
+      .then(
+        (configuration) => {
+          this.#rtcConfiguration = configuration;
+          if (this.#transport === transport) transport.setConfiguration(configuration);
+        },
+        (error: unknown) => this.#log.warn(`Could not refresh the ICE servers; restarting with the old ones: ${describeError(error)}`),
+      )
+      .finally(() => {
+        this.#restarting = false;
+        this.#run(() => {
+          if (this.#transport === transport && IN_CALL.includes(this.#state)) transport.restartIce();
+        });
+      });
+  }
+
+  #noteCandidate(side: 'local' | 'remote', line: string | undefined): void {
+    const type = line ? candidateType(line) : undefined;
+    if (type) this.#gathered[side].add(type);
+  }
+
+  #diagnose(): ConnectionDiagnosis {
+    const urls = (this.#rtcConfiguration.iceServers ?? []).flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    const hasTurn = urls.some((u) => /^turns?:/.test(u));
+    const local = [...this.#gathered.local];
+    const remote = [...this.#gathered.remote];
+    const code = !hasTurn ? 'no_turn' : !this.#gathered.local.has('relay') ? 'turn_unreachable' : 'no_pair';
+    return { code, local, remote };
   }
 
   #onNegotiationFailure(error: CallError): void {
@@ -548,8 +631,11 @@ export class CallSession<
 
   #armConnectTimer(): void {
     this.#arm('connect', this.#timeouts.connectMs, () => {
-      this.#log.warn(`Not connected after ${this.#timeouts.connectMs} ms; giving up`);
-      this.#finish('connection_failed', 'local', { type: 'call.hangup', reason: 'connection_failed' });
+      const diagnosis = this.#diagnose();
+      this.#log.warn(
+        `Not connected after ${this.#timeouts.connectMs} ms; giving up (${diagnosis.code}; local: ${diagnosis.local.join(',') || 'none'}; remote: ${diagnosis.remote.join(',') || 'none'})`,
+      );
+      this.#finish('connection_failed', 'local', { type: 'call.hangup', reason: 'connection_failed' }, diagnosis);
     });
   }
 
@@ -561,6 +647,7 @@ export class CallSession<
     reason: EndReason,
     by: CallEnd['by'],
     closing: Closing | null,
+    diagnosis?: ConnectionDiagnosis,
   ): void {
     if (this.#state === 'ended') return;
     // The closing signal leaves first: a listener that tears the UI down on `ended` must not lose it.
@@ -578,7 +665,7 @@ export class CallSession<
       }
     }
     this.#local = [];
-    this.#end = { reason, by };
+    this.#end = diagnosis ? { reason, by, diagnosis } : { reason, by };
     this.#log.info(`Call ended: ${reason} (${by})`);
     this.#move('end');
     this.#emit('ended', this.#end);

@@ -1,5 +1,7 @@
-export { CallSession, DEFAULT_CALL_TIMEOUTS } from './call.ts';
+export { CallSession, DEFAULT_CALL_TIMEOUTS, candidateType } from './call.ts';
 export type {
+  CandidateType,
+  ConnectionDiagnosis,
   BrowserCallSession,
   CallEnd,
   CallSessionEvents,

@@ -154,6 +154,17 @@ export class PeerTransport<
   }
 
   /** Gathers new ICE credentials; the offer that carries them follows through negotiationneeded. */
+  /** Replaces the ICE servers (fresh TURN credentials); takes effect at the next ICE restart. */
+  setConfiguration(configuration: PeerConfiguration): void {
+    this.#assertOpen('setConfiguration');
+    if (!this.#pc.setConfiguration) return;
+    try {
+      this.#pc.setConfiguration(configuration);
+    } catch (error) {
+      this.#log.warn(`Could not update the ICE servers: ${describeError(error)}`);
+    }
+  }
+
   restartIce(): void {
     this.#assertOpen('restartIce');
     if (this.#held) {

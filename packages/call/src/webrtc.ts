@@ -98,6 +98,8 @@ export interface PeerConnectionLike<
   addTrack(track: Track, ...streams: Stream[]): SenderLike<Track>;
   removeTrack(sender: SenderLike<Track>): void;
   restartIce(): void;
+  /** Fresh ICE servers (new TURN credentials) before an ICE restart. Optional: werift has none. */
+  setConfiguration?(configuration: PeerConfiguration): void;
   /** werift returns a promise, browsers return nothing. */
   close(): unknown;
 }

@@ -266,6 +266,10 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
     this.#checkNegotiationNeeded();
   }
 
+  setConfiguration(configuration: PeerConfiguration): void {
+    this.#record('setConfiguration', [configuration]);
+  }
+
   restartIce(): void {
     this.#record('restartIce', []);
     this.#restartPending = true;
