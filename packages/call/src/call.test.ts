@@ -170,7 +170,7 @@ describe('CallSession: caller', () => {
     c.clock.advance(1234);
     c.pc().connect();
     expect(c.session.state).toBe('connected');
-    expect(c.session.connectedAt).toBe(1234);
+    expect(c.session.connectedAt).toBe(1_800_000_001_234);
     expect(c.states).toEqual([
       ['outgoing', 'idle'],
       ['connecting', 'outgoing'],
@@ -453,6 +453,21 @@ describe('CallSession: a call that never connects says why', () => {
     expect(candidateType('')).toBeUndefined();
   });
 
+  it('resume() tells the server this device is still in the call, and nothing outside one', async () => {
+    const ringing = outgoingCall();
+    ringing.session.resume();
+    expect(ringing.sent('call.resume')).toEqual([]);
+    const c = await connectedCaller();
+    c.session.resume();
+    expect(c.sent('call.resume')).toEqual([
+      {
+        type: 'call.resume',
+        payload: { callId: c.callId, deviceId: 'alice-laptop', role: 'caller', peerUserId: BOB, peerDeviceId: 'bob-phone', kind: 'audio', answeredAt: expect.any(Number) },
+      },
+    ]);
+    expect(c.invalid).toEqual([]);
+  });
+
   it('manual restartIce() is allowed only in a call', async () => {
     const c = outgoingCall();
     expect(() => c.session.restartIce()).toThrow(CallError);
@@ -592,6 +607,7 @@ interface Device {
 /** Relays like the server: validates, stamps fromUserId/fromDeviceId, delivers asynchronously and in order. */
 function relay(from: Device, to: Device): void {
   from.p.session.on('signal', (signal) => {
+    if (signal.type === 'call.resume') return; // for the server only
     const payload = CALL_CLIENT_SCHEMAS[signal.type].parse(signal.payload);
     const { deviceId, ...rest } = payload as { deviceId: string } & Record<string, unknown>;
     const stamped =

@@ -162,6 +162,7 @@ export class CallSession<
   #restarting = false;
   #end: CallEnd | null = null;
   #connectedAt: number | null = null;
+  #answeredAt: number | null = null;
   #transport: PeerTransport<Track, Stream> | null = null;
   #local: { track: Track; streams: Stream[] }[] = [];
   readonly #remoteStreams = new Set<Stream>();
@@ -275,6 +276,7 @@ export class CallSession<
         return;
       }
       this.#move('accept');
+      this.#answeredAt = this.#clock.now();
       this.#send({ type: 'call.accept', payload: this.#ids() });
       this.#armConnectTimer();
       const early = this.#early;
@@ -350,6 +352,27 @@ export class CallSession<
       this.#assertState('removeTrack', ['idle', 'outgoing', 'ringing', 'connecting', 'connected', 'reconnecting']);
       this.#local = this.#local.filter((l) => l.track !== track);
       this.#transport?.removeTrack(track);
+    });
+  }
+
+  /**
+   * After the app's connection to the server came back: tell the server this device is still in
+   * the call (call.resume), so a server that restarted can rebuild it. Does nothing outside a call.
+   */
+  resume(): void {
+    this.#run(() => {
+      if (!IN_CALL.includes(this.#state) || this.#callId === null || !this.#peerUserId || !this.#peerDeviceId || !this.#kind) return;
+      this.#send({
+        type: 'call.resume',
+        payload: {
+          ...this.#ids(),
+          role: this.#direction === 'outgoing' ? 'caller' : 'callee',
+          peerUserId: this.#peerUserId,
+          peerDeviceId: this.#peerDeviceId,
+          kind: this.#kind,
+          answeredAt: Math.round(this.#answeredAt ?? this.#clock.now()),
+        },
+      });
     });
   }
 
@@ -444,6 +467,7 @@ export class CallSession<
           return;
         }
         this.#move('remote_accept');
+        this.#answeredAt = this.#clock.now();
         this.#armConnectTimer();
         return;
       }

@@ -159,6 +159,23 @@ export type CallIce = z.infer<typeof CallIce>;
 export const CallHangup = z.strictObject({ ...Sent, reason: HangupReason });
 export type CallHangup = z.infer<typeof CallHangup>;
 
+/**
+ * After a reconnect, a device in an answered call says so. A server that still knows the call just
+ * cancels that device's grace period; a server that restarted (and so forgot its calls) rebuilds
+ * the call once both devices have resumed it with matching claims, so hang up and renegotiation
+ * work again. Media never stopped: it does not pass through the server.
+ */
+export const CallResume = z.strictObject({
+  ...Sent,
+  role: z.enum(['caller', 'callee']),
+  peerUserId: Id,
+  peerDeviceId: DeviceId,
+  kind: CallKind,
+  /** When the call was answered (ms since the epoch), for the duration in the history. */
+  answeredAt: z.number().int().positive(),
+});
+export type CallResume = z.infer<typeof CallResume>;
+
 /** Schema per client event: the server safeParses each payload with the schema of its event name. */
 export const CALL_CLIENT_SCHEMAS = {
   'call.invite': CallInvite,
@@ -170,6 +187,7 @@ export const CALL_CLIENT_SCHEMAS = {
   'call.answer': CallAnswer,
   'call.ice': CallIce,
   'call.hangup': CallHangup,
+  'call.resume': CallResume,
 } as const;
 export type CallClientEventName = keyof typeof CALL_CLIENT_SCHEMAS;
 export type CallClientPayloads = { [K in CallClientEventName]: z.infer<(typeof CALL_CLIENT_SCHEMAS)[K]> };
@@ -269,6 +287,8 @@ export interface ClientToServerCallEvents {
   'call.ice': (payload: unknown, ack: (res: Ack) => void) => void;
   /** Payload: CallHangup. */
   'call.hangup': (payload: unknown, ack: (res: Ack) => void) => void;
+  /** Payload: CallResume. */
+  'call.resume': (payload: unknown, ack: (res: Ack) => void) => void;
 }
 
 /** Call events the server emits; merge into ServerToClientEvents. */

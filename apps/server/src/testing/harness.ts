@@ -64,8 +64,9 @@ export interface TestServer extends BuiltApp {
 }
 
 /** A real Parley server on a random loopback port, with the demo users, on a fresh database. */
-export async function startTestServer(opts: { kind?: DbKind; env?: Record<string, string> } = {}): Promise<TestServer> {
-  const fresh = await freshDatabase(opts.kind ?? 'sqlite');
+export async function startTestServer(opts: { kind?: DbKind; env?: Record<string, string>; database?: Config['database'] } = {}): Promise<TestServer> {
+  // `database`: another test server's, to restart "the same" server; it is not dropped on close.
+  const fresh = opts.database ? { database: opts.database, drop: async () => undefined } : await freshDatabase(opts.kind ?? 'sqlite');
   const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', ...opts.env }), database: fresh.database };
   const built = await buildApp(config);
   await seedDemoUsers(built.ctx.users);

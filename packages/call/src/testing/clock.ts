@@ -2,7 +2,8 @@ import type { Clock, Logger } from '../webrtc.ts';
 
 /** A clock that moves only when the test says so. */
 export class ManualClock implements Clock {
-  #now = 0;
+  /** Starts at a realistic epoch time: the engine sends clock readings to the server (call.resume). */
+  #now = 1_800_000_000_000;
   #nextHandle = 1;
   readonly #timers = new Map<number, { at: number; callback: () => void }>();
 

@@ -7,6 +7,7 @@ import {
   CallInvite,
   CallOffer,
   CallReject,
+  CallResume,
   CallRinging,
   type CallInviteEvent,
   type CallKind,
@@ -28,7 +29,8 @@ interface Party {
 export interface ActiveCall {
   id: string;
   kind: CallKind;
-  caller: Party & { deviceId: string };
+  /** The caller's device is known from the invite on; only a resumed call may wait for it. */
+  caller: Party;
   callee: Party;
   state: 'ringing' | 'accepted';
   createdAt: number;
@@ -36,6 +38,8 @@ export interface ActiveCall {
   ringTimer?: NodeJS.Timeout;
   /** Per bound device that lost its socket: ends the call unless the device reconnects in time. */
   graceTimers: Map<string, NodeJS.Timeout>;
+  /** Rebuilt from call.resume after a server restart: set while the second device has not resumed. */
+  awaitingResume?: { deviceId: string; timer: NodeJS.Timeout };
 }
 
 type Sender = { userId: string; deviceId: string };
@@ -85,6 +89,7 @@ export class CallManager {
     onEvent(socket, log, 'call.answer', CallAnswer, async (p) => this.relay(me(p.deviceId), 'call.answer', p.callId, { sdp: p.sdp }));
     onEvent(socket, log, 'call.ice', CallIce, async (p) => this.relay(me(p.deviceId), 'call.ice', p.callId, { candidate: p.candidate }));
     onEvent(socket, log, 'call.hangup', CallHangup, async (p) => this.hangup(me(p.deviceId), p.callId, p.reason));
+    onEvent(socket, log, 'call.resume', CallResume, async (p) => this.resume(me(p.deviceId), p));
 
     const device: Sender = { userId: socket.data.user.id, deviceId: socket.data.deviceId };
     this.reconnected(device);
@@ -118,7 +123,7 @@ export class CallManager {
       if (mine.state === 'ringing' && mine.caller.userId === p.toUserId && mine.callee.userId === from.userId) {
         this.event(p.callId, 'call.invite', { from: from.userId, to: p.toUserId, outcome: 'glare_merged', into: mine.id });
         this.accept(from, mine.id);
-        return { merged: { callId: mine.id, fromUserId: mine.caller.userId, fromDeviceId: mine.caller.deviceId, kind: mine.kind, fromName: mine.caller.name } };
+        return { merged: { callId: mine.id, fromUserId: mine.caller.userId, fromDeviceId: mine.caller.deviceId!, kind: mine.kind, fromName: mine.caller.name } };
       }
       throw new AppError('conflict', 'You are already in a call');
     }
@@ -162,7 +167,7 @@ export class CallManager {
     const call = this.find(callId, from);
     if (from.userId !== call.callee.userId) throw new AppError('forbidden', 'Only the callee rings');
     if (call.state !== 'ringing') return {};
-    this.ctx.realtime.toDevice(call.caller.userId, call.caller.deviceId).emit('call.ringing', { callId, fromUserId: from.userId, fromDeviceId: from.deviceId });
+    this.ctx.realtime.toDevice(call.caller.userId, call.caller.deviceId!).emit('call.ringing', { callId, fromUserId: from.userId, fromDeviceId: from.deviceId });
     this.event(callId, 'call.ringing', { from: from.userId, device: from.deviceId, to: call.caller.userId });
     return {};
   }
@@ -179,7 +184,7 @@ export class CallManager {
     call.acceptedAt = Date.now();
     clearTimeout(call.ringTimer);
     const rt = this.ctx.realtime;
-    rt.toDevice(call.caller.userId, call.caller.deviceId).emit('call.accept', { callId, fromUserId: from.userId, fromDeviceId: from.deviceId });
+    rt.toDevice(call.caller.userId, call.caller.deviceId!).emit('call.accept', { callId, fromUserId: from.userId, fromDeviceId: from.deviceId });
     rt.toUserExceptDevice(from.userId, from.deviceId).emit('call.answered_elsewhere', { callId, fromUserId: from.userId, fromDeviceId: from.deviceId });
     this.event(callId, 'call.accept', { from: from.userId, device: from.deviceId, to: call.caller.userId, otherDevices: rt.deviceCount(from.userId) - 1 });
     return {};
@@ -190,7 +195,7 @@ export class CallManager {
     if (from.userId !== call.callee.userId) throw new AppError('forbidden', 'Only the callee can decline');
     if (call.state !== 'ringing') throw new AppError('conflict', 'The call was already answered: hang up instead');
     const e = { callId, fromUserId: from.userId, fromDeviceId: from.deviceId, reason };
-    this.ctx.realtime.toDevice(call.caller.userId, call.caller.deviceId).emit('call.reject', e);
+    this.ctx.realtime.toDevice(call.caller.userId, call.caller.deviceId!).emit('call.reject', e);
     // Declining on one device declines on all of them.
     this.ctx.realtime.toUserExceptDevice(from.userId, from.deviceId).emit('call.reject', e);
     this.end(call, reason, 'call.reject', from);
@@ -212,7 +217,84 @@ export class CallManager {
     const isCallee = from.userId === call.callee.userId && from.deviceId === call.callee.deviceId;
     if (!isCaller && !isCallee) throw new AppError('forbidden', 'This device is not part of the call');
     if (call.state !== 'accepted') throw new AppError('conflict', 'The call has not been answered yet');
-    return isCaller ? { userId: call.callee.userId, deviceId: call.callee.deviceId! } : { userId: call.caller.userId, deviceId: call.caller.deviceId };
+    const other = isCaller ? call.callee : call.caller;
+    if (!other.deviceId) throw new AppError('conflict', 'The other device has not reconnected yet');
+    return { userId: other.userId, deviceId: other.deviceId };
+  }
+
+  /**
+   * A device in an answered call reconnected. Known call: its grace period ends. Unknown call (this
+   * server restarted and forgot it): rebuild it from the device's claims, and bind the other device
+   * when it resumes with matching claims; if it does not within the grace period, the call is over.
+   */
+  async resume(from: Sender, p: CallResume): Promise<object> {
+    const known = this.calls.get(p.callId);
+    if (known) {
+      this.rebind(known, from, p);
+      return {};
+    }
+    if (p.peerUserId === from.userId) throw new AppError('forbidden', 'You cannot be in a call with yourself');
+    const [peer, self, ended] = await Promise.all([
+      this.ctx.users.byId(p.peerUserId),
+      this.ctx.users.byId(from.userId),
+      this.ctx.chat.hasMessage(p.callId),
+    ]);
+    if (!peer) throw new AppError('not_found', 'No such user');
+    // A call with a history entry has ended: it cannot be brought back.
+    if (ended) throw new AppError('not_found', 'This call has ended');
+    // From here on synchronous: the other device's resume may have rebuilt the call meanwhile.
+    const raced = this.calls.get(p.callId);
+    if (raced) {
+      this.rebind(raced, from, p);
+      return {};
+    }
+    if (this.byUser.has(from.userId) || this.byUser.has(peer.id)) throw new AppError('conflict', 'Already in another call');
+    const me = { userId: from.userId, name: self?.name ?? '', deviceId: from.deviceId };
+    const them = { userId: peer.id, name: peer.name };
+    const call: ActiveCall = {
+      id: p.callId,
+      kind: p.kind,
+      caller: p.role === 'caller' ? me : them,
+      callee: p.role === 'callee' ? me : them,
+      state: 'accepted',
+      createdAt: Date.now(),
+      acceptedAt: Math.min(p.answeredAt, Date.now()),
+      graceTimers: new Map(),
+    };
+    call.awaitingResume = {
+      deviceId: p.peerDeviceId,
+      timer: setTimeout(() => {
+        if (this.calls.get(call.id) !== call || !call.awaitingResume) return;
+        this.ctx.realtime.toDevice(from.userId, from.deviceId).emit('call.ended', { callId: call.id, reason: 'peer_disconnected' });
+        this.end(call, 'peer_disconnected', 'resume_timeout', undefined, { history: false });
+      }, this.ctx.config.calls.reconnectGraceMs),
+    };
+    this.calls.set(call.id, call);
+    this.byUser.set(call.caller.userId, call.id);
+    this.byUser.set(call.callee.userId, call.id);
+    this.event(call.id, 'call.resume', { from: from.userId, device: from.deviceId, role: p.role, outcome: 'rebuilt_waiting_for_peer' });
+    return {};
+  }
+
+  /** A resume for a call this server knows: the same device coming back, or the awaited second device. */
+  private rebind(call: ActiveCall, from: Sender, p: CallResume): void {
+    const isCaller = from.userId === call.caller.userId;
+    if (!isCaller && from.userId !== call.callee.userId) throw new AppError('forbidden', 'You are not part of this call');
+    if (call.state !== 'accepted') throw new AppError('conflict', 'The call has not been answered yet');
+    const side = isCaller ? call.caller : call.callee;
+    const other = isCaller ? call.callee : call.caller;
+    if (side.deviceId === from.deviceId) {
+      this.reconnected(from);
+      return;
+    }
+    const awaited = call.awaitingResume;
+    const claimsMatch =
+      awaited?.deviceId === from.deviceId && p.role === (isCaller ? 'caller' : 'callee') && p.peerUserId === other.userId && p.peerDeviceId === other.deviceId;
+    if (side.deviceId || !awaited || !claimsMatch) throw new AppError('conflict', 'This call is bound to another device');
+    clearTimeout(awaited.timer);
+    delete call.awaitingResume;
+    side.deviceId = from.deviceId;
+    this.event(call.id, 'call.resume', { from: from.userId, device: from.deviceId, outcome: 'rebuilt' });
   }
 
   relay(from: Sender, event: 'call.offer' | 'call.answer' | 'call.ice', callId: string, body: { sdp: string } | { candidate: CallIce['candidate'] }): object {
@@ -237,7 +319,7 @@ export class CallManager {
     const call = this.calls.get(callId);
     if (!call || call.state !== 'ringing') return;
     this.ctx.realtime.toUsers(call.callee.userId).emit('call.ended', { callId, reason: 'no_answer' });
-    this.ctx.realtime.toDevice(call.caller.userId, call.caller.deviceId).emit('call.ended', { callId, reason: 'no_answer' });
+    this.ctx.realtime.toDevice(call.caller.userId, call.caller.deviceId!).emit('call.ended', { callId, reason: 'no_answer' });
     this.end(call, 'no_answer', 'timeout');
   }
 
@@ -259,8 +341,9 @@ export class CallManager {
         if (this.calls.get(call.id) !== call || this.ctx.realtime.isDeviceOnline(device.userId, device.deviceId)) return;
         const rt = this.ctx.realtime;
         const e = { callId: call.id, reason: 'peer_disconnected' as const };
-        if (device.userId === call.caller.userId) rt.toUsers(call.callee.userId).emit('call.ended', e);
-        else rt.toDevice(call.caller.userId, call.caller.deviceId).emit('call.ended', e);
+        const other = device.userId === call.caller.userId ? call.callee : call.caller;
+        if (other.deviceId) rt.toDevice(other.userId, other.deviceId).emit('call.ended', e);
+        else rt.toUsers(other.userId).emit('call.ended', e);
         this.end(call, 'peer_disconnected', 'device_gone', device);
       }, this.ctx.config.calls.reconnectGraceMs),
     );
@@ -276,14 +359,17 @@ export class CallManager {
     this.event(call.id, 'device_back', { user: device.userId, device: device.deviceId });
   }
 
-  private end(call: ActiveCall, reason: EndReason, event: string, by?: Sender): void {
+  private end(call: ActiveCall, reason: EndReason, event: string, by?: Sender, opts: { history: boolean } = { history: true }): void {
     if (this.calls.get(call.id) !== call) return;
     clearTimeout(call.ringTimer);
+    clearTimeout(call.awaitingResume?.timer);
     for (const t of call.graceTimers.values()) clearTimeout(t);
     this.calls.delete(call.id);
     for (const u of [call.caller.userId, call.callee.userId]) if (this.byUser.get(u) === call.id) this.byUser.delete(u);
     const durationS = call.acceptedAt ? Math.round((Date.now() - call.acceptedAt) / 1000) : null;
     this.event(call.id, event, { from: by?.userId, caller: call.caller.userId, callee: call.callee.userId, outcome: reason, durationS });
+    // A rebuilt call whose second device never came back is unconfirmed: no history entry for it.
+    if (!opts.history) return;
     void this.record({ id: call.id, kind: call.kind, callerId: call.caller.userId, calleeId: call.callee.userId }, reason, durationS);
   }
 
@@ -300,6 +386,7 @@ export class CallManager {
   close(): void {
     for (const call of this.calls.values()) {
       clearTimeout(call.ringTimer);
+      clearTimeout(call.awaitingResume?.timer);
       for (const t of call.graceTimers.values()) clearTimeout(t);
     }
     this.calls.clear();

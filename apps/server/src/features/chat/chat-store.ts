@@ -220,6 +220,10 @@ export class ChatStore {
     });
   }
 
+  async hasMessage(id: string): Promise<boolean> {
+    return !!(await this.db.selectFrom('messages').select('id').where('id', '=', id).executeTakeFirst());
+  }
+
   private async findRetry(senderId: string, input: SendMessage): Promise<Message | undefined> {
     const row = await this.db.selectFrom('messages').selectAll().where('id', '=', input.id).executeTakeFirst();
     if (!row) return undefined;
