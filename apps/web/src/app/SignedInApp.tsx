@@ -1,10 +1,14 @@
 import { useCallback, useRef, useState } from 'react';
 import type { PublicUser } from '@parley/protocol';
 import { AdminPage } from '../features/admin/AdminPage.tsx';
+import { CallButtons } from '../features/call/CallButtons.tsx';
+import { CallLayer } from '../features/call/CallLayer.tsx';
+import { useCallController } from '../features/call/useCall.ts';
 import type { SessionEndReason } from '../features/chat/chatClient.ts';
 import { ChatPage } from '../features/chat/ChatPage.tsx';
 import { useChatClient } from '../features/chat/useChat.ts';
 import { useHashRoute } from '../lib/useHashRoute.ts';
+import { useRealtimeSocket } from '../lib/useRealtimeSocket.ts';
 import { TopBar } from './TopBar.tsx';
 
 interface SignedInAppProps {
@@ -30,14 +34,34 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
     },
     [onSessionEnded],
   );
+  // One socket for the session (its device id is this page load's), shared by chat and calls.
+  const socket = useRealtimeSocket();
   // Lives as long as the session, so presence and the outbox survive a visit to the admin page.
-  const chat = useChatClient(me, endSession);
+  const chat = useChatClient(me, socket, endSession);
+  // An incoming caller's email colours their avatar as in the conversation list; the chat knows it.
+  const resolvePeer = useCallback(
+    (userId: string) => {
+      const peer = Object.values(chat.getState().conversations).find((c) => c.peer.id === userId)?.peer;
+      return peer ? { name: peer.name, seed: peer.email } : undefined;
+    },
+    [chat],
+  );
+  const calls = useCallController(socket, resolvePeer);
   const isAdmin = me.role === 'admin';
   const page = route.page === 'admin' && isAdmin ? 'admin' : 'chat';
+
+  const callButtons = useCallback(
+    (peer: PublicUser) => (
+      <CallButtons controller={calls} peer={{ id: peer.id, name: peer.name, seed: peer.email }} disabled={!peer.active} />
+    ),
+    [calls],
+  );
 
   async function signOut() {
     signingOutRef.current = true;
     setSigningOut(true);
+    // Hang up while the socket is still there to carry it (the session's end closes the socket).
+    calls.hangup();
     await onSignOut();
   }
 
@@ -48,9 +72,14 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
         <AdminPage me={me} />
       ) : (
         <main className="app-main">
-          <ChatPage client={chat} conversationId={route.page === 'chat' ? route.conversationId : null} />
+          <ChatPage
+            client={chat}
+            conversationId={route.page === 'chat' ? route.conversationId : null}
+            headerActions={callButtons}
+          />
         </main>
       )}
+      <CallLayer controller={calls} />
     </div>
   );
 }

@@ -5,7 +5,7 @@ interface AvatarProps {
   name: string;
   /** Seeds the colour; the email or id keeps two people with one name apart. */
   seed: string;
-  size?: 'sm' | 'md' | 'lg';
+  size?: 'sm' | 'md' | 'lg' | 'xl';
   /** Draws a presence dot when given. */
   online?: boolean;
   /**

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { PublicUser } from '@parley/protocol';
 import { errorMessage } from '../../lib/http.ts';
 import { navigate } from '../../lib/useHashRoute.ts';
@@ -12,9 +12,11 @@ interface ChatPageProps {
   client: ChatClient;
   /** From the route; null shows the list alone (on a phone) or a welcome panel. */
   conversationId: string | null;
+  /** Extra actions for an open conversation's header (the app puts the call buttons here). */
+  headerActions?: (peer: PublicUser) => ReactNode;
 }
 
-export function ChatPage({ client, conversationId }: ChatPageProps) {
+export function ChatPage({ client, conversationId, headerActions }: ChatPageProps) {
   const state = useChatState(client);
   useUnreadTitle(state);
   const [query, setQuery] = useState('');
@@ -87,6 +89,7 @@ export function ChatPage({ client, conversationId }: ChatPageProps) {
             state={state}
             conversationId={conversationId}
             focusComposer={focusComposerOf === conversationId}
+            headerActions={headerActions}
           />
         ) : (
           <div className="pane-empty">

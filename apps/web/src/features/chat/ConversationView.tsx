@@ -1,3 +1,5 @@
+import type { ReactNode } from 'react';
+import type { PublicUser } from '@parley/protocol';
 import { Avatar } from '../../components/Avatar.tsx';
 import { ROLE_LABELS } from '../../lib/format.ts';
 import { isOnline, type ChatClient, type ChatState } from './chatClient.ts';
@@ -11,9 +13,11 @@ interface ConversationViewProps {
   conversationId: string;
   /** Put the caret in the composer on arrival (opened from the people search). */
   focusComposer?: boolean;
+  /** Right-aligned header actions for this peer (the call buttons; composed by the app, not imported here). */
+  headerActions?: (peer: PublicUser) => ReactNode;
 }
 
-export function ConversationView({ client, state, conversationId, focusComposer = false }: ConversationViewProps) {
+export function ConversationView({ client, state, conversationId, focusComposer = false, headerActions }: ConversationViewProps) {
   useActiveConversation(client, conversationId);
   const conversation = state.conversations[conversationId];
   const thread = state.threads[conversationId];
@@ -54,11 +58,7 @@ export function ConversationView({ client, state, conversationId, focusComposer 
             <span>{ROLE_LABELS[peer.role]}</span>
           </p>
         </div>
-        {/*
-          CALL ACTIONS SLOT — the "Audio call" and "Video call" buttons of the calls issue go here,
-          right-aligned in the header. Intentionally empty until then.
-        */}
-        <div className="call-actions" data-slot="call-actions" />
+        {headerActions && <div className="call-actions">{headerActions(peer)}</div>}
       </header>
 
       <MessageLog

@@ -38,9 +38,12 @@ class FakeSocket {
     this.#handlers.set(event, [...(this.#handlers.get(event) ?? []), handler]);
     return this;
   }
-  removeAllListeners() {
-    this.#handlers.clear();
+  off(event: string, handler: (...args: unknown[]) => void) {
+    this.#handlers.set(event, (this.#handlers.get(event) ?? []).filter((h) => h !== handler));
     return this;
+  }
+  listenerCount() {
+    return [...this.#handlers.values()].reduce((n, list) => n + list.length, 0);
   }
   connect() {
     return this;
@@ -218,6 +221,18 @@ describe('ChatClient', () => {
     client.onSessionEnded(ended);
     socket.fire('session.ended', { reason: 'deactivated' });
     expect(ended).toHaveBeenCalledWith('deactivated');
-    expect(socket.connected).toBe(false);
+    // The socket is shared: the client takes its own listeners off and leaves the socket to its owner.
+    expect(socket.listenerCount()).toBe(0);
+  });
+
+  it('catches up when the shared socket was already connected before it started', async () => {
+    const socket = new FakeSocket();
+    socket.connected = true;
+    const client = new ChatClient({ me, socket: socket as unknown as ChatSocket });
+    client.start();
+    await settle();
+    expect(client.getState().connection).toBe('connected');
+    expect(socket.count('chat.sync')).toBe(1);
+    client.stop();
   });
 });

@@ -6,20 +6,20 @@ import {
   ReadEvent,
   SessionEndedEvent,
   SyncResult,
-  type ClientToServerEvents,
   type Conversation,
   type PublicUser,
   type SendMessage,
   type ServerToClientEvents,
 } from '@parley/protocol';
-import { io, type Socket } from 'socket.io-client';
 import { errorMessage, RequestError } from '../../lib/http.ts';
+import type { RealtimeSocket } from '../../lib/realtime.ts';
 import { checkSession, fetchConversations, fetchMessages, openConversation } from './chatApi.ts';
 import { applyMessage, sortConversations, upsertConversation } from './conversations.ts';
 import { firstHole, highestSeq, lowestSeq, mergeMessages } from './messages.ts';
 import { Outbox, type OutboxEntry, type SendOutcome } from './outbox.ts';
 
-export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+/** The app's shared socket (lib/realtime.ts); the chat only attaches and removes its own listeners. */
+export type ChatSocket = RealtimeSocket;
 
 /** `reconnecting` covers every state between losing the socket and getting it back. */
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting';
@@ -53,8 +53,13 @@ export type SessionEndReason = SessionEndedEvent['reason'] | 'unauthenticated';
 
 export interface ChatClientOptions {
   me: PublicUser;
-  /** For tests; by default a socket.io connection to this origin, authenticated by the cookie. */
-  socket?: ChatSocket;
+  /** The app's socket; its owner connects it (useRealtimeSocket), tests pass a fake. */
+  socket: ChatSocket;
+}
+
+interface UntypedEmitter {
+  on(event: string, listener: (payload: unknown) => void): unknown;
+  off(event: string, listener: (payload: unknown) => void): unknown;
 }
 
 const ACK_TIMEOUT_MS = 10_000;
@@ -70,8 +75,9 @@ export function isOnline(state: ChatState, user: PublicUser): boolean {
 
 /**
  * The chat as this device holds it: conversation summaries, loaded threads, the outbox, presence.
- * Owns the socket. React subscribes through `subscribe`/`getState` (useSyncExternalStore); every
- * change produces a new state object, and nothing here imports React.
+ * Listens on the app's shared socket, which it does not own. React subscribes through
+ * `subscribe`/`getState` (useSyncExternalStore); every change produces a new state object, and
+ * nothing here imports React.
  */
 export class ChatClient {
   readonly #me: PublicUser;
@@ -91,6 +97,8 @@ export class ChatClient {
     presence: {},
   };
   #running = false;
+  /** Removes the listeners this client put on the shared socket. */
+  #offs: (() => void)[] = [];
   #active: string | null = null;
   #visible = true;
   /**
@@ -107,7 +115,7 @@ export class ChatClient {
     this.#me = options.me;
     // WebSocket only: browsers send no Origin header on same-origin polling GETs, which the
     // server's origin check (rightly) refuses for sockets; a WebSocket handshake always carries it.
-    this.#socket = options.socket ?? io({ withCredentials: true, autoConnect: false, transports: ['websocket'] });
+    this.#socket = options.socket;
     this.#outbox = new Outbox({
       transport: (payload) => this.#sendOverSocket(payload),
       onChange: (outbox) => this.#set({ outbox }),
@@ -136,46 +144,55 @@ export class ChatClient {
 
   // ---- lifecycle ----
 
-  /** Connects. Safe to call again after stop() (React runs effects twice in development). */
+  /** Starts listening. Safe to call again after stop() (React runs effects twice in development). */
   start(): void {
     if (this.#running) return;
     this.#running = true;
     if (this.#state.connection === 'connected') this.#set({ connection: 'connecting' });
     const socket = this.#socket;
-    socket.on('connect', () => void this.#onConnect());
-    socket.on('disconnect', (reason) => this.#onDisconnect(reason));
-    socket.on('connect_error', () => this.#onConnectError());
-    socket.on('hello', (e) => {
-      if (e?.protocolVersion !== PROTOCOL_VERSION) this.#set({ incompatible: true });
+    this.#listen('connect', () => void this.#onConnect());
+    this.#listen('disconnect', (reason) => this.#onDisconnect(String(reason)));
+    this.#listen('connect_error', () => this.#onConnectError());
+    // Payloads are untrusted until parsed: every listener takes `unknown`.
+    this.#listen('hello', (e) => {
+      if ((e as { protocolVersion?: unknown } | undefined)?.protocolVersion !== PROTOCOL_VERSION) this.#set({ incompatible: true });
     });
-    socket.on('message.new', (e) => {
-      const parsed = Message.safeParse(e?.message);
+    this.#listen('message.new', (e) => {
+      const parsed = Message.safeParse((e as { message?: unknown } | undefined)?.message);
       if (parsed.success) this.#receive([parsed.data]);
     });
-    socket.on('conversation.read', (e) => {
+    this.#listen('conversation.read', (e) => {
       const parsed = ReadEvent.safeParse(e);
       if (parsed.success) this.#applyRead(parsed.data);
     });
-    socket.on('presence', (e) => {
+    this.#listen('presence', (e) => {
       const parsed = PresenceEvent.safeParse(e);
       if (parsed.success) this.#set((s) => ({ presence: { ...s.presence, [parsed.data.userId]: parsed.data.online } }));
     });
-    socket.on('session.ended', (e) => {
+    this.#listen('session.ended', (e) => {
       const parsed = SessionEndedEvent.safeParse(e);
       this.#endSession(parsed.success ? parsed.data.reason : 'signed_out');
     });
     void this.#loadList();
-    socket.connect();
+    // The socket's owner (useRealtimeSocket) connects it, possibly before this client listened.
+    if (socket.connected) void this.#onConnect();
   }
 
+  /** Stops listening. The socket stays up for the other features; its owner disconnects it. */
   stop(): void {
     if (!this.#running) return;
     this.#running = false;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
     this.#outbox.setConnected(false);
-    this.#socket.removeAllListeners();
-    this.#socket.disconnect();
+    for (const off of this.#offs.splice(0)) off();
+  }
+
+  #listen(event: 'connect' | 'disconnect' | 'connect_error' | keyof ServerToClientEvents, listener: (payload: unknown) => void): void {
+    // socket.io's typed `on` is generic per event; one untyped view of it keeps the bookkeeping simple.
+    const socket = this.#socket as unknown as UntypedEmitter;
+    socket.on(event, listener);
+    this.#offs.push(() => socket.off(event, listener));
   }
 
   // ---- what the UI asks for ----

@@ -1,17 +1,22 @@
 import type { PublicUser } from '@parley/protocol';
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { errorMessage, isAbort } from '../../lib/http.ts';
+import type { RealtimeSocket } from '../../lib/realtime.ts';
 import { searchPeople } from './chatApi.ts';
 import { ChatClient, type ChatState, type SessionEndReason } from './chatClient.ts';
 import { totalUnread } from './conversations.ts';
 
 /**
- * One ChatClient for the signed-in person, connected while the component using this is mounted.
- * Mount it above the pages so the socket (and presence) survives moving to the admin page.
+ * One ChatClient for the signed-in person, listening on the app's socket while the component using
+ * this is mounted. Mount it above the pages so presence and the outbox survive the admin page.
  */
-export function useChatClient(me: PublicUser, onSessionEnded: (reason: SessionEndReason) => void): ChatClient {
-  // Constructing opens nothing; the effect connects and disconnects.
-  const [client] = useState(() => new ChatClient({ me }));
+export function useChatClient(
+  me: PublicUser,
+  socket: RealtimeSocket,
+  onSessionEnded: (reason: SessionEndReason) => void,
+): ChatClient {
+  // Constructing opens nothing; the effect starts and stops listening.
+  const [client] = useState(() => new ChatClient({ me, socket }));
 
   useEffect(() => client.onSessionEnded(onSessionEnded), [client, onSessionEnded]);
 
