@@ -468,6 +468,22 @@ describe('CallSession: a call that never connects says why', () => {
     expect(c.invalid).toEqual([]);
   });
 
+  it('replaceTrack() swaps a microphone without renegotiation', async () => {
+    const c = await connectedCaller();
+    const pc = c.pc();
+    const offersBefore = c.sent('call.offer').length;
+    const old = c.localStream.getTracks()[0]!;
+    const next = new FakeTrack('audio');
+    await c.session.replaceTrack(old, next, c.localStream);
+    await settle();
+    expect(pc.senders.map((s) => s.track)).toContain(next);
+    expect(pc.senders.map((s) => s.track)).not.toContain(old);
+    expect(c.sent('call.offer')).toHaveLength(offersBefore);
+    expect(old.stopped).toBe(false); // the app owns the old track
+    c.session.hangup();
+    expect(next.stopped).toBe(true); // the session stops what it sends
+  });
+
   it('manual restartIce() is allowed only in a call', async () => {
     const c = outgoingCall();
     expect(() => c.session.restartIce()).toThrow(CallError);

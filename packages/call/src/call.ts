@@ -346,6 +346,29 @@ export class CallSession<
     });
   }
 
+  /**
+   * Send `next` instead of `current` (another microphone or camera) without renegotiation where the
+   * implementation allows; otherwise by removing one and adding the other. `current` is not stopped.
+   */
+  async replaceTrack(current: Track, next: Track, stream: Stream): Promise<void> {
+    this.#assertState('replaceTrack', ['idle', 'outgoing', 'ringing', 'connecting', 'connected', 'reconnecting']);
+    const entry = this.#local.find((l) => l.track === current);
+    if (!entry) throw new CallError('invalid_state', 'replaceTrack(): that track is not being sent');
+    entry.track = next;
+    entry.streams = [stream];
+    const transport = this.#transport;
+    if (!transport) return;
+    if (await transport.replaceTrack(current, next)) {
+      this.#log.info(`Replaced the local ${next.kind} track`);
+      return;
+    }
+    this.#run(() => {
+      if (this.#transport !== transport) return;
+      transport.removeTrack(current);
+      transport.addTrack(next, stream);
+    });
+  }
+
   /** Stop sending `track` (it is not stopped; the caller owns it again). */
   removeTrack(track: Track): void {
     this.#run(() => {

@@ -135,7 +135,40 @@ export class PeerTransport<
       return;
     }
     if (this.#senders.has(track)) return;
+    // A transceiver left idle by removeTrack (camera off) takes the track back: without this every
+    // camera off/on adds an m-section and the SDP grows for the rest of the call.
+    const idle = this.#pc.getTransceivers?.().find(
+      (t) => !t.stopped && t.sender.track === null && t.receiver.track.kind === track.kind && t.sender.replaceTrack && t.currentDirection !== 'stopped',
+    );
+    if (idle) {
+      this.#senders.set(track, idle.sender);
+      void idle.sender.replaceTrack!(track).catch((error: unknown) => this.#log.warn(`Could not reuse a transceiver: ${describeError(error)}`));
+      (idle.sender.setStreams as ((...s: Stream[]) => void) | undefined)?.call(idle.sender, ...streams);
+      idle.direction = 'sendrecv'; // negotiationneeded follows
+      this.#log.debug(`Local ${track.kind} track reuses an idle transceiver`);
+      return;
+    }
     this.#senders.set(track, this.#pc.addTrack(track, ...streams));
+  }
+
+  /**
+   * Sends `next` in place of `current` without renegotiation (another microphone or camera).
+   * Returns false when that is not possible here; then remove and add instead.
+   */
+  async replaceTrack(current: Track, next: Track): Promise<boolean> {
+    this.#assertOpen('replaceTrack');
+    if (this.#held) {
+      const held = this.#held.find((h) => h.track === current);
+      if (!held) return false;
+      held.track = next;
+      return true;
+    }
+    const sender = this.#senders.get(current);
+    if (!sender?.replaceTrack) return false;
+    await sender.replaceTrack(next);
+    this.#senders.delete(current);
+    this.#senders.set(next, sender);
+    return true;
   }
 
   /** Stops sending `track` (the track itself keeps running). Returns false if it was not being sent. */
@@ -153,7 +186,6 @@ export class PeerTransport<
     return true;
   }
 
-  /** Gathers new ICE credentials; the offer that carries them follows through negotiationneeded. */
   /** Replaces the ICE servers (fresh TURN credentials); takes effect at the next ICE restart. */
   setConfiguration(configuration: PeerConfiguration): void {
     this.#assertOpen('setConfiguration');
@@ -165,6 +197,7 @@ export class PeerTransport<
     }
   }
 
+  /** Gathers new ICE credentials; the offer that carries them follows through negotiationneeded. */
   restartIce(): void {
     this.#assertOpen('restartIce');
     if (this.#held) {

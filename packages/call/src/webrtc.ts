@@ -25,6 +25,18 @@ export interface StreamLike<Track extends TrackLike = TrackLike> {
 
 export interface SenderLike<Track extends TrackLike = TrackLike> {
   readonly track: Track | null;
+  /** Swaps the track without renegotiation (browsers; werift too). */
+  replaceTrack?(track: Track | null): Promise<void>;
+  setStreams?(...streams: never[]): void;
+}
+
+/** The part of RTCRtpTransceiver the engine uses to reuse an idle m-section. */
+export interface TransceiverLike<Track extends TrackLike = TrackLike> {
+  readonly sender: SenderLike<Track>;
+  readonly receiver: { readonly track: TrackLike };
+  direction: string;
+  readonly currentDirection?: string | null;
+  readonly stopped?: boolean;
 }
 
 export interface SessionDescriptionLike {
@@ -98,6 +110,8 @@ export interface PeerConnectionLike<
   addTrack(track: Track, ...streams: Stream[]): SenderLike<Track>;
   removeTrack(sender: SenderLike<Track>): void;
   restartIce(): void;
+  /** Browsers: lets a track re-use the m-section a removed track left idle. */
+  getTransceivers?(): TransceiverLike<Track>[];
   /** Fresh ICE servers (new TURN credentials) before an ICE restart. Optional: werift has none. */
   setConfiguration?(configuration: PeerConfiguration): void;
   /** werift returns a promise, browsers return nothing. */

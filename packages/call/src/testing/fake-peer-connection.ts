@@ -58,9 +58,14 @@ export function fakeMedia(kind: 'audio' | 'video'): FakeStream {
 class FakeSender implements SenderLike<FakeTrack> {
   track: FakeTrack | null;
   readonly streamIds: string[];
+  readonly replaced: (FakeTrack | null)[] = [];
   constructor(track: FakeTrack, streamIds: string[]) {
     this.track = track;
     this.streamIds = streamIds;
+  }
+  async replaceTrack(track: FakeTrack | null): Promise<void> {
+    this.replaced.push(track);
+    this.track = track;
   }
 }
 

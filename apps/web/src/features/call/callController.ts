@@ -729,8 +729,8 @@ export class CallController {
   }
 
   /**
-   * Moves the running microphone or camera to the chosen device: remove the old track, add the new
-   * one (the engine renegotiates). The engine has no replaceTrack, which would avoid that round trip.
+   * Moves the running microphone or camera to the chosen device. The engine swaps the track in the
+   * same sender (replaceTrack): no renegotiation, no gap beyond the device's own start-up.
    */
   async #switchDevice(kind: 'audio' | 'video'): Promise<void> {
     const record = this.#active;
@@ -744,7 +744,7 @@ export class CallController {
     record.notice = null;
     if (kind === 'video') {
       // Phones cannot open a second camera while one runs: let go of the old one first.
-      this.#dropLocalTrack(record, session, stream, old);
+      old.stop();
       record.cameraBusy = true;
     }
     this.#publish();
@@ -752,11 +752,16 @@ export class CallController {
     record.cameraBusy = false;
     if (!result.ok) {
       record.notice = result.message;
+      if (kind === 'video' && record.session === session && isLive(session)) this.#dropLocalTrack(record, session, stream, old);
     } else if (record.session !== session || record.end || !isLive(session)) {
       result.track.stop();
     } else {
-      if (kind === 'audio') this.#dropLocalTrack(record, session, stream, old);
-      this.#addLocalTrack(record, session, stream, result.track);
+      if (result.track.kind === 'audio') result.track.enabled = !record.muted;
+      await session.replaceTrack(old, result.track, stream);
+      stream.removeTrack(old);
+      old.stop();
+      stream.addTrack(result.track);
+      this.#watchLocalTrack(record, result.track);
       this.#log.info(`Switched the ${kind === 'audio' ? 'microphone' : 'camera'}`);
     }
     this.#publish();

@@ -1,8 +1,12 @@
+import { RtcConfigResponse } from '@parley/protocol';
+import { request } from '../../lib/http.ts';
+
 /**
- * The RTCConfiguration for a call: the one place ICE servers come from. For now none (host
- * candidates only: same network). A later issue has the server hand out STUN/TURN per person
- * (GET /api/rtc-config); only this function changes then.
+ * The RTCConfiguration for a call, from the server: STUN, and TURN with short-lived credentials
+ * minted for this person (GET /api/rtc-config). Fetched for every call and before every ICE
+ * restart, so credentials are always fresh; nothing about ICE servers is built into the bundle.
  */
 export async function getRtcConfiguration(): Promise<RTCConfiguration> {
-  return { iceServers: [] };
+  const config = await request('/api/rtc-config', { schema: RtcConfigResponse });
+  return { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
 }
