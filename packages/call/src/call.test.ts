@@ -484,6 +484,17 @@ describe('CallSession: a call that never connects says why', () => {
     expect(next.stopped).toBe(true); // the session stops what it sends
   });
 
+  it('reportQuality() sends the measurement in a call only', async () => {
+    const ringing = outgoingCall();
+    const quality = { path: 'relay', protocol: 'udp', rttMs: 42, lossPct: 0.5 } as const;
+    ringing.session.reportQuality(quality);
+    expect(ringing.sent('call.stats')).toEqual([]);
+    const c = await connectedCaller();
+    c.session.reportQuality(quality);
+    expect(c.sent('call.stats')).toEqual([{ type: 'call.stats', payload: { callId: c.callId, deviceId: 'alice-laptop', quality } }]);
+    expect(c.invalid).toEqual([]);
+  });
+
   it('manual restartIce() is allowed only in a call', async () => {
     const c = outgoingCall();
     expect(() => c.session.restartIce()).toThrow(CallError);
@@ -623,7 +634,7 @@ interface Device {
 /** Relays like the server: validates, stamps fromUserId/fromDeviceId, delivers asynchronously and in order. */
 function relay(from: Device, to: Device): void {
   from.p.session.on('signal', (signal) => {
-    if (signal.type === 'call.resume') return; // for the server only
+    if (signal.type === 'call.resume' || signal.type === 'call.stats') return; // for the server only
     const payload = CALL_CLIENT_SCHEMAS[signal.type].parse(signal.payload);
     const { deviceId, ...rest } = payload as { deviceId: string } & Record<string, unknown>;
     const stamped =

@@ -2,6 +2,7 @@ import type {
   CallClientEventName,
   CallClientPayloads,
   CallKind,
+  CallQuality,
   CancelReason,
   CallServerEventName,
   CallServerPayloads,
@@ -396,6 +397,14 @@ export class CallSession<
           answeredAt: Math.round(this.#answeredAt ?? this.#clock.now()),
         },
       });
+    });
+  }
+
+  /** Reports how the media travels (the app measures it with getStats); kept for the history entry. */
+  reportQuality(quality: CallQuality): void {
+    this.#run(() => {
+      if (!IN_CALL.includes(this.#state) || this.#callId === null) return;
+      this.#send({ type: 'call.stats', payload: { ...this.#ids(), quality } });
     });
   }
 

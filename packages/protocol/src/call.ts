@@ -159,6 +159,23 @@ export type CallIce = z.infer<typeof CallIce>;
 export const CallHangup = z.strictObject({ ...Sent, reason: HangupReason });
 export type CallHangup = z.infer<typeof CallHangup>;
 
+/** How a call's media travelled, as a device measured it (getStats on the selected candidate pair). */
+export const CallQuality = z.strictObject({
+  /** `relay` when either end of the selected pair is a TURN relay candidate. */
+  path: z.enum(['direct', 'relay']),
+  /** Transport to the relay (or of the direct path): udp, tcp, or tls (TURNS). */
+  protocol: z.enum(['udp', 'tcp', 'tls']),
+  /** Average round-trip time over the call, in milliseconds. */
+  rttMs: z.number().nonnegative().max(60_000).nullable(),
+  /** Share of inbound packets lost over the call, in percent. */
+  lossPct: z.number().min(0).max(100).nullable(),
+});
+export type CallQuality = z.infer<typeof CallQuality>;
+
+/** A device's latest measurement of an answered call; the server keeps it for the history entry. */
+export const CallStats = z.strictObject({ ...Sent, quality: CallQuality });
+export type CallStats = z.infer<typeof CallStats>;
+
 /**
  * After a reconnect, a device in an answered call says so. A server that still knows the call just
  * cancels that device's grace period; a server that restarted (and so forgot its calls) rebuilds
@@ -188,6 +205,7 @@ export const CALL_CLIENT_SCHEMAS = {
   'call.ice': CallIce,
   'call.hangup': CallHangup,
   'call.resume': CallResume,
+  'call.stats': CallStats,
 } as const;
 export type CallClientEventName = keyof typeof CALL_CLIENT_SCHEMAS;
 export type CallClientPayloads = { [K in CallClientEventName]: z.infer<(typeof CALL_CLIENT_SCHEMAS)[K]> };
@@ -289,6 +307,8 @@ export interface ClientToServerCallEvents {
   'call.hangup': (payload: unknown, ack: (res: Ack) => void) => void;
   /** Payload: CallResume. */
   'call.resume': (payload: unknown, ack: (res: Ack) => void) => void;
+  /** Payload: CallStats. */
+  'call.stats': (payload: unknown, ack: (res: Ack) => void) => void;
 }
 
 /** Call events the server emits; merge into ServerToClientEvents. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CallKind, EndReason } from './call.ts';
+import { CallKind, CallQuality, EndReason } from './call.ts';
 import { Id, LIMITS } from './common.ts';
 import { PublicUser } from './users.ts';
 
@@ -17,6 +17,8 @@ export const CallRecord = z.object({
   reason: EndReason,
   /** Seconds from answer to end; null when it was never answered. */
   durationS: z.number().int().nonnegative().nullable(),
+  /** How the media travelled (direct or relayed, round-trip time, loss), when a device reported it. */
+  quality: CallQuality.nullable().optional(),
 });
 export type CallRecord = z.infer<typeof CallRecord>;
 

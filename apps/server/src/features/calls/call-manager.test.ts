@@ -96,6 +96,12 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
       error: { code: 'forbidden' },
     });
 
+    // Either device reports how the media travels; the stranger and the loser may not.
+    const quality = { path: 'relay', protocol: 'udp', rttMs: 48.5, lossPct: 0.2 };
+    expect(await d1.emit('call.stats', { callId, quality })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await d2.emit('call.stats', { callId, quality: { ...quality, lossPct: 150 } })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+    expect(await d2.emit('call.stats', { callId, quality })).toEqual({ ok: true });
+
     await settle(1100); // longer than the ring timeout: an answered call is not timed out
     expect(s.calls.callOf(ids.alex)?.id).toBe(callId);
     const hungUp = nextEvent(d2.socket, 'call.hangup');
@@ -104,7 +110,7 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
     expect(await a.emit('call.hangup', { callId, reason: 'user_hangup' })).toEqual({ ok: true });
     expect(await hungUp).toMatchObject({ callId, reason: 'user_hangup', fromUserId: ids.alex });
     const entry: Message = (await historyA).message;
-    expect(entry).toMatchObject({ id: callId, kind: 'call', senderId: ids.alex, call: { callId, kind: 'video', reason: 'user_hangup' } });
+    expect(entry).toMatchObject({ id: callId, kind: 'call', senderId: ids.alex, call: { callId, kind: 'video', reason: 'user_hangup', quality } });
     expect(entry.call!.durationS).toBeGreaterThanOrEqual(1);
     expect(entry.body).toMatch(/^Video call · 0:0\d$/);
     expect((await historyD).message.id).toBe(callId);

@@ -9,6 +9,8 @@ import {
   CallReject,
   CallResume,
   CallRinging,
+  CallStats,
+  type CallQuality,
   type CallInviteEvent,
   type CallKind,
   type EndReason,
@@ -38,6 +40,8 @@ export interface ActiveCall {
   ringTimer?: NodeJS.Timeout;
   /** Per bound device that lost its socket: ends the call unless the device reconnects in time. */
   graceTimers: Map<string, NodeJS.Timeout>;
+  /** The latest measurement a device reported (call.stats), for the history entry. */
+  quality?: CallQuality;
   /** Rebuilt from call.resume after a server restart: set while the second device has not resumed. */
   awaitingResume?: { deviceId: string; timer: NodeJS.Timeout };
 }
@@ -90,6 +94,7 @@ export class CallManager {
     onEvent(socket, log, 'call.ice', CallIce, async (p) => this.relay(me(p.deviceId), 'call.ice', p.callId, { candidate: p.candidate }));
     onEvent(socket, log, 'call.hangup', CallHangup, async (p) => this.hangup(me(p.deviceId), p.callId, p.reason));
     onEvent(socket, log, 'call.resume', CallResume, async (p) => this.resume(me(p.deviceId), p));
+    onEvent(socket, log, 'call.stats', CallStats, async (p) => this.stats(me(p.deviceId), p.callId, p.quality));
 
     const device: Sender = { userId: socket.data.user.id, deviceId: socket.data.deviceId };
     this.reconnected(device);
@@ -307,6 +312,14 @@ export class CallManager {
     return {};
   }
 
+  stats(from: Sender, callId: string, quality: CallQuality): object {
+    const call = this.find(callId, from);
+    this.peerOf(call, from); // only the two devices of an answered call
+    call.quality = quality;
+    this.log.debug({ callId, event: 'call.stats', from: from.userId, ...quality }, 'call stats');
+    return {};
+  }
+
   hangup(from: Sender, callId: string, reason: CallHangup['reason']): object {
     const call = this.find(callId, from);
     const to = this.peerOf(call, from);
@@ -367,15 +380,20 @@ export class CallManager {
     this.calls.delete(call.id);
     for (const u of [call.caller.userId, call.callee.userId]) if (this.byUser.get(u) === call.id) this.byUser.delete(u);
     const durationS = call.acceptedAt ? Math.round((Date.now() - call.acceptedAt) / 1000) : null;
-    this.event(call.id, event, { from: by?.userId, caller: call.caller.userId, callee: call.callee.userId, outcome: reason, durationS });
+    this.event(call.id, event, { from: by?.userId, caller: call.caller.userId, callee: call.callee.userId, outcome: reason, durationS, path: call.quality?.path, rttMs: call.quality?.rttMs, lossPct: call.quality?.lossPct });
     // A rebuilt call whose second device never came back is unconfirmed: no history entry for it.
     if (!opts.history) return;
-    void this.record({ id: call.id, kind: call.kind, callerId: call.caller.userId, calleeId: call.callee.userId }, reason, durationS);
+    void this.record({ id: call.id, kind: call.kind, callerId: call.caller.userId, calleeId: call.callee.userId }, reason, durationS, call.quality);
   }
 
-  private async record(c: { id: string; kind: CallKind; callerId: string; calleeId: string }, reason: EndReason, durationS: number | null): Promise<void> {
+  private async record(
+    c: { id: string; kind: CallKind; callerId: string; calleeId: string },
+    reason: EndReason,
+    durationS: number | null,
+    quality?: CallQuality,
+  ): Promise<void> {
     try {
-      const message = await this.ctx.chat.appendCall({ callId: c.id, kind: c.kind, callerId: c.callerId, reason, durationS }, c.calleeId);
+      const message = await this.ctx.chat.appendCall({ callId: c.id, kind: c.kind, callerId: c.callerId, reason, durationS, quality: quality ?? null }, c.calleeId);
       this.ctx.realtime.toUsers(c.callerId, c.calleeId).emit('message.new', { message });
     } catch (err) {
       this.log.error({ err, callId: c.id }, 'could not write the call into the history');
