@@ -96,7 +96,11 @@ export const HangupReason = z.enum([
 ]);
 export type HangupReason = z.infer<typeof HangupReason>;
 
-/** A device's id: chosen by the client once and kept (e.g. a UUID in localStorage), bound to its socket by the server. */
+/**
+ * A device's id, given in the socket handshake (`auth.deviceId`) and bound to that socket by the server.
+ * The web app makes one per page load and keeps it in memory, across socket reconnects but not across
+ * reloads: a reloaded page is a new device, so its old call ends (docs/decisions/004-call-lifecycle.md).
+ */
 export const DeviceId = z
   .string()
   .min(1, 'must not be empty')
