@@ -34,6 +34,14 @@ export const PHONE: BrowserContextOptions = {
   hasTouch: true,
 };
 
+export interface LaunchOptions {
+  /**
+   * Chromium's command line instead of CHROMIUM_ARGS, e.g. without the fake camera and microphone
+   * to see how the app copes with a device that has none.
+   */
+  args?: readonly string[];
+}
+
 export interface TestBrowser {
   browser: Browser;
   /**
@@ -47,14 +55,26 @@ export interface TestBrowser {
 
 /** What each page wrote to its console as errors, and uncaught exceptions; attached on failure. */
 const pageProblems = new WeakMap<Page, string[]>();
+/** Every console line of each page (the newest CONSOLE_KEEP), across reloads. */
+const pageConsole = new WeakMap<Page, string[]>();
+const CONSOLE_KEEP = 2_000;
+
+/** The console lines `page` wrote so far, oldest first, each as `<type>: <text>`. */
+export function consoleLines(page: Page): readonly string[] {
+  return pageConsole.get(page) ?? [];
+}
 
 function watchPage(page: Page): void {
   const problems: string[] = [];
+  const lines: string[] = [];
   pageProblems.set(page, problems);
+  pageConsole.set(page, lines);
   page.setDefaultTimeout(ACTION_TIMEOUT_MS);
   page.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') problems.push(`console.${msg.type()}: ${msg.text()}`);
+    lines.push(`${msg.type()}: ${msg.text()}`);
+    if (lines.length > CONSOLE_KEEP) lines.splice(0, lines.length - CONSOLE_KEEP);
   });
   page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
   page.on('requestfailed', (req) => problems.push(`requestfailed: ${req.method()} ${req.url()} ${req.failure()?.errorText ?? ''}`));
@@ -64,14 +84,14 @@ function watchPage(page: Page): void {
 }
 
 /** Launches headless Chromium with fake camera and microphone, with TMPDIR in a folder of its own. */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBrowser> {
   // Killed Chromiums leave singleton folders in TMPDIR; keep them in a folder we remove.
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'parley-e2e-chromium-'));
   let browser: Browser;
   try {
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
-      args: CHROMIUM_ARGS,
+      args: [...(options.args ?? CHROMIUM_ARGS)],
       env: { ...process.env, TMPDIR: tmp },
       timeout: 30_000,
     });
@@ -151,6 +171,17 @@ export async function captureFailure(testName: string, pages: Record<string, Pag
     }
     const problems = pageProblems.get(page) ?? [];
     if (problems.length > 0) lines.push(`[${label}] page problems:\n  ${problems.slice(-20).join('\n  ')}`);
+    const recent = consoleLines(page);
+    if (recent.length > 0) {
+      let saved = '';
+      try {
+        await writeFile(`${base}.console.log`, `${recent.join('\n')}\n`);
+        saved = `, all ${recent.length} in ${base}.console.log`;
+      } catch {
+        // The last lines below still say the most.
+      }
+      lines.push(`[${label}] console (last 30 lines${saved}):\n  ${recent.slice(-30).join('\n  ')}`);
+    }
   }
   return lines.join('\n');
 }

@@ -11,9 +11,10 @@ export interface Journey {
   readonly browser: TestBrowser;
   /**
    * One device: a new browser context (its own cookies) with one page, closed after the test.
-   * `label` names it in failure evidence ("admin", "doctor-phone").
+   * `label` names it in failure evidence ("admin", "doctor-phone"). `from` opens it in another
+   * browser the test launched (one with other flags) instead of the file's browser.
    */
-  device(label: string, options?: BrowserContextOptions): Promise<Page>;
+  device(label: string, options?: BrowserContextOptions, from?: TestBrowser): Promise<Page>;
 }
 
 export function useJourney(serverOptions: StartServerOptions = {}): Journey {
@@ -61,9 +62,10 @@ export function useJourney(serverOptions: StartServerOptions = {}): Journey {
       if (!browser) throw new Error('the browser is not running (did beforeAll fail?)');
       return browser;
     },
-    async device(label, options) {
-      if (!browser) throw new Error('the browser is not running (did beforeAll fail?)');
-      const context = await browser.newContext(options);
+    async device(label, options, from) {
+      const source = from ?? browser;
+      if (!source) throw new Error('the browser is not running (did beforeAll fail?)');
+      const context = await source.newContext(options);
       contexts.push(context);
       const page = await context.newPage();
       pages[label] = page;

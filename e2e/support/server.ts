@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot, serverMain } from './paths.ts';
+import { repoRoot, serverMain, webDist } from './paths.ts';
 
 export interface StartServerOptions {
   /** Extra or overriding environment variables for the server process. */
@@ -83,6 +83,18 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
   const port = await freePort();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-e2e-server-'));
   const url = `http://127.0.0.1:${port}`;
+  // The server lists its static files once at start-up, so a rebuild of apps/web/dist during the
+  // run (another terminal, another run's global setup) would leave it serving an index.html whose
+  // scripts it 404s. Each server serves its own copy of the build it started with.
+  let webCopy: string | undefined;
+  if (opts.env?.WEB_DIST === undefined) {
+    webCopy = path.join(dataDir, 'web');
+    try {
+      await cp(webDist, webCopy, { recursive: true });
+    } catch {
+      webCopy = undefined; // not built: let the server say so itself
+    }
+  }
 
   let tail = '';
   const record = (chunk: Buffer) => {
@@ -100,6 +112,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<TestSe
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       PARLEY_DEMO_USERS: '1',
+      ...(webCopy ? { WEB_DIST: webCopy } : {}),
       // Loopback only: no public STUN server, no managed coturn (tests that need TURN start their own).
       STUN_URLS: '',
       TURN_MODE: 'off',
