@@ -58,7 +58,9 @@ const PACKAGES = [
   { pkg: 'postgresql', find: postgresBin },
   { pkg: 'coturn', find: () => which('turnserver') },
   { pkg: 'iptables', find: () => which('iptables') },
-  { pkg: 'redis-server', find: () => which('redis-server') },
+  // The network lab: namespaces and veths (ip), a TLS certificate for TURNS (openssl).
+  { pkg: 'iproute2', find: () => which('ip') },
+  { pkg: 'openssl', find: () => which('openssl') },
 ];
 
 function survey() {
