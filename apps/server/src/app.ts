@@ -41,7 +41,7 @@ export async function buildApp(
     trustProxy: config.trustProxy,
   });
 
-  const db = opts.db ?? createDb(config.database);
+  const db = opts.db ?? createDb(config.database, (err) => app.log.warn({ err }, 'database connection lost; the pool replaces it'));
   await migrate(db);
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);

@@ -18,7 +18,11 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const PG_INT8 = 20;
 
-export function createDb(database: Config['database']): Db {
+/**
+ * `onError`: errors of idle PostgreSQL connections (the server restarted, a connection was killed).
+ * The pool replaces such a connection; without a listener pg would crash the process.
+ */
+export function createDb(database: Config['database'], onError: (err: Error) => void = (err) => console.error('database connection error', err)): Db {
   if (database.kind === 'sqlite') {
     if (database.file !== ':memory:') fs.mkdirSync(path.dirname(database.file), { recursive: true });
     const sqlite = new SQLite(database.file);
@@ -33,6 +37,7 @@ export function createDb(database: Config['database']): Db {
     // bigint columns hold millisecond timestamps, well inside Number's safe range.
     types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === PG_INT8 ? Number : pg.types.getTypeParser(oid, format)) },
   } as pg.PoolConfig);
+  pool.on('error', onError);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 

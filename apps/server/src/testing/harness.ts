@@ -33,8 +33,18 @@ export async function freshDatabase(kind: DbKind): Promise<{ database: Config['d
     async drop() {
       const c = new pg.Client(adminUrl);
       await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
+      try {
+        // Wait for the test's own connections to finish closing: forcing them closed while their
+        // client is still ending makes pg raise an error nobody listens to any more.
+        for (let i = 0; i < 50; i++) {
+          const { rows } = await c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+          if (rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
     },
   };
 }
