@@ -105,6 +105,9 @@ export async function buildApp(
     return reply.code(404).send(new AppError('not_found', `No route ${req.method} ${req.url.split('?')[0]}`).toBody());
   });
 
+  app.addHook('preClose', async () => {
+    realtime.disconnectAll();
+  });
   app.addHook('onClose', async () => {
     calls.close();
     await realtime.close();

@@ -484,6 +484,16 @@ describe('CallSession: a call that never connects says why', () => {
     expect(next.stopped).toBe(true); // the session stops what it sends
   });
 
+  it('a refused candidate or measurement does not end the call; a refused resume does', async () => {
+    const c = await connectedCaller();
+    c.session.handleSignalError('call.stats', 'not_found');
+    c.session.handleSignalError('call.ice', 'not_found');
+    c.session.handleSignalError('call.offer', 'conflict');
+    expect(c.session.state).toBe('connected');
+    c.session.handleSignalError('call.resume', 'not_found');
+    expect(c.session.end).toMatchObject({ reason: 'peer_disconnected', by: 'remote' });
+  });
+
   it('reportQuality() sends the measurement in a call only', async () => {
     const ringing = outgoingCall();
     const quality = { path: 'relay', protocol: 'udp', rttMs: 42, lossPct: 0.5 } as const;

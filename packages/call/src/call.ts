@@ -442,10 +442,13 @@ export class CallSession<
       } else if (type === 'call.accept') {
         const reason = code === 'conflict' ? 'answered_elsewhere' : code === 'not_found' ? 'cancelled' : 'internal_error';
         this.#finish(reason, 'remote', null);
-      } else if (code === 'not_found' && IN_CALL.includes(this.#state)) {
-        // The server no longer knows the call; nothing we send will arrive.
+      } else if (type === 'call.resume' && code === 'not_found' && IN_CALL.includes(this.#state)) {
+        // The server says the call is over (it ended while this device was away).
         this.#finish('peer_disconnected', 'remote', null);
       }
+      // Anything else refused (an ICE candidate or a measurement racing a server restart, before
+      // call.resume has rebuilt the call) is not the end of the call: media does not pass through
+      // the server, and the server ends calls itself with call.ended when they are really over.
     });
   }
 

@@ -161,7 +161,18 @@ export class Realtime {
     this.io.in(userRoom(userId)).disconnectSockets(true);
   }
 
+  /**
+   * Disconnects every socket and closes their transports, leaving the HTTP server to Fastify.
+   * Runs before Fastify closes the HTTP server (preClose): an open WebSocket would otherwise keep
+   * that close waiting for ever. Clients reconnect to the next server and resume their calls.
+   */
+  disconnectAll(): void {
+    this.io.disconnectSockets(true);
+    this.io.engine.close();
+  }
+
   async close(): Promise<void> {
+    this.disconnectAll();
     await this.io.close();
   }
 }

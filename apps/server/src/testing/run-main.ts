@@ -26,11 +26,12 @@ export async function runMain(env: Record<string, string>, opts: { args?: string
   await new Promise((r) => setTimeout(r, 300)); // what it prints right after
   return {
     output: () => out,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
+    /** SIGTERM; resolves with the exit code (1 means the 10 s forced exit: the shutdown hung). */
+    async stop(): Promise<number | null> {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
-      await exited;
+      return exited;
     },
   };
 }
