@@ -447,6 +447,15 @@ describe('CallSession: a call that never connects says why', () => {
     expect(c.logger.lines.some((l) => l.message.includes(`giving up (${code}`))).toBe(true);
   });
 
+  it('the side whose peer gave up first also says why', async () => {
+    const c = incomingCall('audio');
+    c.session.accept(fakeMedia('audio'));
+    c.session.handleSignal(incoming('call.offer', { ...c.from(), sdp: await offerSdp() }));
+    await settle();
+    c.session.handleSignal(incoming('call.hangup', { ...c.from(), reason: 'connection_failed' }));
+    expect(c.session.end).toMatchObject({ reason: 'connection_failed', by: 'remote', diagnosis: { code: 'no_turn' } });
+  });
+
   it('reads candidate types', () => {
     expect(candidateType('candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host generation 0')).toBe('host');
     expect(candidateType('candidate:9 1 udp 41885439 203.0.113.9 50000 typ relay raddr 0.0.0.0 rport 0')).toBe('relay');

@@ -544,10 +544,13 @@ export class CallSession<
           this.#log.error('adding a remote candidate failed', error);
         });
         return;
-      case 'call.hangup':
+      case 'call.hangup': {
         if (!this.#expectPeer(signal.type, signal.payload.fromDeviceId)) return;
-        this.#finish(signal.payload.reason, 'remote', null);
+        // The peer gave up first on a path that never came up: this side can say why just as well.
+        const failed = signal.payload.reason === 'connection_failed' && this.#state === 'connecting';
+        this.#finish(signal.payload.reason, 'remote', null, failed ? this.#diagnose() : undefined);
         return;
+      }
     }
   }
 
