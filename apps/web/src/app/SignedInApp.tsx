@@ -7,6 +7,7 @@ import { useCallController } from '../features/call/useCall.ts';
 import type { SessionEndReason } from '../features/chat/chatClient.ts';
 import { ChatPage } from '../features/chat/ChatPage.tsx';
 import { useChatClient } from '../features/chat/useChat.ts';
+import { ConnectionTestPage } from '../features/connection-test/ConnectionTestPage.tsx';
 import { useHashRoute } from '../lib/useHashRoute.ts';
 import { useRealtimeSocket } from '../lib/useRealtimeSocket.ts';
 import { TopBar } from './TopBar.tsx';
@@ -48,7 +49,7 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
   );
   const calls = useCallController(socket, resolvePeer);
   const isAdmin = me.role === 'admin';
-  const page = route.page === 'admin' && isAdmin ? 'admin' : 'chat';
+  const page = route.page === 'admin' && isAdmin ? 'admin' : route.page === 'connection-test' ? 'connection-test' : 'chat';
 
   const callButtons = useCallback(
     (peer: PublicUser) => (
@@ -70,6 +71,8 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
       <TopBar me={me} page={page} signingOut={signingOut} onSignOut={() => void signOut()} />
       {page === 'admin' ? (
         <AdminPage me={me} />
+      ) : page === 'connection-test' ? (
+        <ConnectionTestPage />
       ) : (
         <main className="app-main">
           <ChatPage

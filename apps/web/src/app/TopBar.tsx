@@ -4,7 +4,7 @@ import { ROLE_LABELS } from '../lib/format.ts';
 
 interface TopBarProps {
   me: PublicUser;
-  page: 'chat' | 'admin';
+  page: 'chat' | 'admin' | 'connection-test';
   signingOut: boolean;
   onSignOut: () => void;
 }
@@ -25,6 +25,13 @@ export function TopBar({ me, page, signingOut, onSignOut }: TopBarProps) {
             Admin
           </a>
         )}
+        <a href="#/connection-test" aria-current={page === 'connection-test' ? 'page' : undefined}>
+          <svg className="topnav-icon" viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" aria-hidden="true" focusable="false">
+            {/* Signal bars: "how is my connection". */}
+            <path d="M4 20v-3M9 20v-7M14 20V9M19 20V4" />
+          </svg>
+          <span className="topnav-label">Test my connection</span>
+        </a>
       </nav>
       <div className="topbar-me">
         <Avatar name={me.name} seed={me.email} size="sm" />

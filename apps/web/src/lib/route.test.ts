@@ -9,6 +9,7 @@ describe('parseRoute', () => {
     expect(parseRoute('#/')).toEqual({ page: 'chat', conversationId: null });
     expect(parseRoute(`#/c/${id}`)).toEqual({ page: 'chat', conversationId: id });
     expect(parseRoute('#/admin')).toEqual({ page: 'admin' });
+    expect(parseRoute('#/connection-test')).toEqual({ page: 'connection-test' });
   });
 
   it('falls back to the chat for anything else', () => {
@@ -17,7 +18,7 @@ describe('parseRoute', () => {
   });
 
   it('round-trips through routeHref', () => {
-    for (const route of [parseRoute(`#/c/${id}`), parseRoute('#/admin'), parseRoute('#/')]) {
+    for (const route of [parseRoute(`#/c/${id}`), parseRoute('#/admin'), parseRoute('#/connection-test'), parseRoute('#/')]) {
       expect(parseRoute(routeHref(route))).toEqual(route);
     }
   });

@@ -4,17 +4,20 @@
  */
 export type Route =
   | { page: 'chat'; conversationId: string | null }
-  | { page: 'admin' };
+  | { page: 'admin' }
+  | { page: 'connection-test' };
 
 const CONVERSATION = /^#\/c\/([0-9a-f-]{36})$/i;
 
 export function parseRoute(hash: string): Route {
   if (hash === '#/admin') return { page: 'admin' };
+  if (hash === '#/connection-test') return { page: 'connection-test' };
   const match = CONVERSATION.exec(hash);
   return { page: 'chat', conversationId: match?.[1]?.toLowerCase() ?? null };
 }
 
 export function routeHref(route: Route): string {
   if (route.page === 'admin') return '#/admin';
+  if (route.page === 'connection-test') return '#/connection-test';
   return route.conversationId ? `#/c/${route.conversationId}` : '#/';
 }

@@ -1,8 +1,10 @@
+import { useId, useState } from 'react';
 import { Avatar } from '../../components/Avatar.tsx';
 import type { CallController, CallSnapshot, CallView as CallViewState } from './callController.ts';
 import { formatTimer, phaseText, transportText } from './callStatus.ts';
+import { CallDetailsPanel } from './CallDetailsPanel.tsx';
 import { DevicePickers } from './DevicePickers.tsx';
-import { HangUpIcon, MicIcon, MicOffIcon, VideoIcon, VideoOffIcon } from './icons.tsx';
+import { HangUpIcon, InfoIcon, MicIcon, MicOffIcon, VideoIcon, VideoOffIcon } from './icons.tsx';
 import { StreamAudio, StreamVideo } from './MediaElements.tsx';
 import { useNow } from './useCall.ts';
 
@@ -19,6 +21,9 @@ export function CallView({ controller, call, devices }: CallViewProps) {
   const timed = call.connectedAt !== null && !ended;
   const now = useNow(timed);
   const timer = timed ? formatTimer(now - call.connectedAt!) : null;
+  const [detailsOpen, setDetailsOpen] = useState(false);
+  const detailsId = useId();
+  const canShowDetails = !ended && call.answered;
 
   let status: string;
   if (call.end) status = call.end.text;
@@ -69,8 +74,27 @@ export function CallView({ controller, call, devices }: CallViewProps) {
             {!ended && !preparing && <span className="call-transport">{transportText(call.ice, call.connection)}</span>}
             {call.end?.detail && <span className="call-detail">{call.end.detail}</span>}
           </div>
+          {canShowDetails && (
+            <button
+              type="button"
+              className="call-details-toggle"
+              aria-expanded={detailsOpen}
+              aria-controls={detailsId}
+              onClick={() => setDetailsOpen((open) => !open)}
+            >
+              <InfoIcon />
+              <span>Call details</span>
+            </button>
+          )}
         </header>
+        {canShowDetails && detailsOpen && <CallDetailsPanel id={detailsId} details={call.details} />}
       </div>
+
+      {call.qualityWarning && !ended && (
+        <p className="call-quality-warning" role="alert">
+          {call.qualityWarning}
+        </p>
+      )}
 
       {(call.mediaError || call.notice) && (
         <div className="call-media-error" role="alert">

@@ -27,7 +27,13 @@ interface Side {
 
 const sides: Side[] = [];
 
-function side(user: typeof DANA, deviceId: string, media = fakeMediaAccess(), timeouts?: { connectMs: number }): Side {
+function side(
+  user: typeof DANA,
+  deviceId: string,
+  media = fakeMediaAccess(),
+  timeouts?: { connectMs: number },
+  extra: { statsIntervalMs?: number; qualityReportMs?: number } = {},
+): Side {
   const socket = new FakeCallSocket();
   const pcs = fakePeerConnectionFactory();
   const tones: (Tone | null)[] = [];
@@ -43,6 +49,7 @@ function side(user: typeof DANA, deviceId: string, media = fakeMediaAccess(), ti
     logger: log,
     endDisplayMs: 300,
     ...(timeouts ? { timeouts } : {}),
+    ...extra,
   });
   controller.start();
   const s = { user, deviceId, socket, media, pcs, tones, log, controller };
@@ -182,7 +189,7 @@ describe('CallController', () => {
     expect(call(dana).end).toMatchObject({ reason: 'unavailable', text: 'Unavailable — Noor Nurse is not online' });
   });
 
-  it('tells a refused offer to the engine', async () => {
+  it('keeps the call when an offer is refused, and ends it when the server says it is over', async () => {
     const dana = side(DANA, 'dana-laptop');
     await dana.controller.startCall(peerOf(NOOR), 'audio');
     const invite = dana.socket.take('call.invite');
@@ -191,7 +198,33 @@ describe('CallController', () => {
     dana.socket.fire('call.accept', { callId, fromUserId: NOOR.id, fromDeviceId: 'noor-phone' });
     await settle();
     dana.socket.take('call.offer').ack({ ok: false, error: { code: 'not_found', message: 'No such call' } });
+    expect(call(dana).end).toBeNull();
+    dana.socket.fire('call.ended', { callId, reason: 'peer_disconnected' });
     expect(call(dana).end).toMatchObject({ reason: 'peer_disconnected', text: "Call ended: Noor Nurse's connection was lost" });
+  });
+
+  it('holds what the engine says while the socket is down, and sends it after call.resume', async () => {
+    const dana = side(DANA, 'dana-laptop');
+    await dana.controller.startCall(peerOf(NOOR), 'audio');
+    const invite = dana.socket.take('call.invite');
+    invite.ack({ ok: true });
+    const callId = (invite.payload as { callId: string }).callId;
+    dana.socket.fire('call.accept', { callId, fromUserId: NOOR.id, fromDeviceId: 'noor-phone' });
+    await settle();
+    dana.socket.take('call.offer').ack({ ok: true });
+    const pc = dana.pcs.last();
+    pc.connect();
+    await settle();
+    dana.socket.emitted.length = 0;
+    // The server goes away; the browser keeps gathering candidates.
+    dana.socket.connected = false;
+    pc.emitCandidate({ candidate: 'candidate:7 1 udp 1686052607 203.0.113.7 40000 typ srflx raddr 10.0.0.2 rport 40000', sdpMid: '0', sdpMLineIndex: 0 });
+    await settle();
+    expect(dana.socket.emitted).toEqual([]);
+    dana.socket.fire('connect', undefined);
+    await settle();
+    expect(dana.socket.emitted.map((e) => e.event)).toEqual(['call.resume', 'call.ice']);
+    expect(call(dana).end).toBeNull();
   });
 
   it('shows the server ending a ringing call', async () => {
@@ -371,8 +404,65 @@ describe('CallController', () => {
     await sleep(100);
     expect(call(dana).end).toMatchObject({
       reason: 'connection_failed',
-      text: 'Call failed: could not connect',
-      detail: 'No direct connection was possible, and no relay (TURN) server is set up',
+      text: "Can't reach the relay (TURN) server — calls between different networks need one",
+      detail: 'None is configured for Parley: please ask an administrator to set one up.',
+    });
+  });
+
+  describe('call quality', () => {
+    /** A relayed pair whose counters grow by 100 packets (`lost` of them lost) and 10 KB each way per reading. */
+    function relayedStats(lost: number) {
+      let n = 0;
+      return async () => {
+        n += 1;
+        return new Map<string, unknown>([
+          ['T', { id: 'T', type: 'transport', selectedCandidatePairId: 'P' }],
+          ['P', { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R', currentRoundTripTime: 0.05 }],
+          ['L', { id: 'L', type: 'local-candidate', candidateType: 'relay', protocol: 'udp', relayProtocol: 'tcp' }],
+          ['R', { id: 'R', type: 'remote-candidate', candidateType: 'srflx', protocol: 'udp' }],
+          ['I', { id: 'I', type: 'inbound-rtp', kind: 'audio', packetsLost: n * lost, packetsReceived: n * (100 - lost), bytesReceived: n * 10_000 }],
+          ['O', { id: 'O', type: 'outbound-rtp', kind: 'audio', bytesSent: n * 10_000 }],
+        ]);
+      };
+    }
+
+    async function connectedPair(lost: number) {
+      const dana = side(DANA, 'dana-laptop', fakeMediaAccess(), undefined, { statsIntervalMs: 20, qualityReportMs: 60_000 });
+      const noor = side(NOOR, 'noor-phone');
+      relay(dana, noor);
+      await dana.controller.startCall(peerOf(NOOR), 'video');
+      await settle();
+      await noor.controller.answer();
+      await settle();
+      (lastPc(dana) as any).getStats = relayedStats(lost);
+      lastPc(dana).connect();
+      lastPc(noor).connect();
+      await settle();
+      return { dana, noor };
+    }
+
+    it('measures a connected call, shows the details and reports the summary, last right before hanging up', async () => {
+      const { dana } = await connectedPair(1);
+      await sleep(120);
+      expect(call(dana).details).toMatchObject({ path: 'relay', protocol: 'tcp', rttMs: 50, lossPct: 1 });
+      expect(call(dana).details?.inKbps).toBeGreaterThan(0);
+      expect(call(dana).qualityWarning).toBeNull();
+      // The first summary goes out as soon as there is one; the next only after qualityReportMs.
+      const stats = () => dana.socket.emitted.filter((e) => e.event === 'call.stats');
+      expect(stats()).toHaveLength(1);
+      expect(stats()[0]!.payload).toMatchObject({ deviceId: 'dana-laptop', quality: { path: 'relay', protocol: 'tcp', rttMs: 50, lossPct: 1 } });
+
+      dana.controller.hangup();
+      const events = dana.socket.events();
+      expect(events.slice(-2)).toEqual(['call.stats', 'call.hangup']);
+      expect(call(dana).details).toBeNull();
+    });
+
+    it('warns about a poor connection once it has lasted a few seconds of readings', async () => {
+      const { dana } = await connectedPair(20);
+      // statsIntervalMs is 20 ms here, but the warning waits for 3 s of real readings.
+      await sleep(150);
+      expect(call(dana).qualityWarning).toBeNull();
     });
   });
 

@@ -11,10 +11,12 @@ import {
   browserPeerConnectionFactory,
   CallSession,
   prefixLogger,
+  systemClock,
   type BrowserCallSession,
   type CallState,
   type CallTimeouts,
   type Clock,
+  type ConnectionDiagnosis,
   type IncomingCallSignal,
   type Logger,
   type OutgoingCallSignal,
@@ -25,7 +27,7 @@ import {
 import { randomId } from '../../lib/ids.ts';
 import type { CallSocket } from './callSocket.ts';
 import { listDevices, selectedDevice, type DeviceLists, type DeviceOption } from './devices.ts';
-import { closesAtOnce, DIAGNOSIS_TEXT, END_DISPLAY_MS, endText } from './endReasons.ts';
+import { closesAtOnce, DIAGNOSIS_DETAIL, diagnosisCode, END_DISPLAY_MS, endText } from './endReasons.ts';
 import {
   acquireCallMedia,
   acquireTrack,
@@ -36,6 +38,7 @@ import {
   type DeviceChoice,
   type MediaAccess,
 } from './media.ts';
+import { QualityMeter, readSample, type CallDetails, type StatsReportLike } from './quality.ts';
 import { getRtcConfiguration } from './rtcConfig.ts';
 import { silentTones, type Tone, type TonePlayer } from './tones.ts';
 
@@ -93,6 +96,10 @@ export interface CallView {
   mediaError: { message: string; canContinueAudioOnly: boolean } | null;
   /** A problem that does not end the call (a device switch failed). */
   notice: string | null;
+  /** How the media travels, measured every second once connected ("Call details"); null before the first reading. */
+  details: CallDetails | null;
+  /** "Poor connection: 14 % packet loss" while loss or delay has been bad for a few seconds. */
+  qualityWarning: string | null;
   end: CallEndView | null;
 }
 
@@ -123,6 +130,10 @@ export interface CallControllerOptions {
   clock?: Clock;
   timeouts?: Partial<CallTimeouts>;
   endDisplayMs?: number;
+  /** How often a connected call reads getStats() (call details, poor-connection warning). Default 1 s. */
+  statsIntervalMs?: number;
+  /** How often a connected call reports its quality summary for the history entry. Default 10 s. */
+  qualityReportMs?: number;
 }
 
 /** Mutable bookkeeping behind one CallView. */
@@ -152,7 +163,14 @@ interface ActiveCall {
   remoteVideo: boolean;
   mediaError: CallView['mediaError'];
   notice: string | null;
+  /** The measurements of this call (getStats every statsIntervalMs once connected). */
+  meter: QualityMeter;
+  statsRunning: boolean;
+  statsTimer: unknown;
+  /** Clock time of the last quality report to the server. */
+  reportedAt: number | null;
   endDetail: string | null;
+  diagnosis: ConnectionDiagnosis['code'] | null;
   end: CallEndView | null;
   endTimer: ReturnType<typeof setTimeout> | null;
   /** Listeners on tracks, streams and the peer connection, removed when the call ends. */
@@ -181,9 +199,13 @@ export class CallController {
   readonly #clock: Clock | undefined;
   readonly #timeouts: Partial<CallTimeouts> | undefined;
   readonly #endDisplayMs: number;
+  readonly #statsIntervalMs: number;
+  readonly #qualityReportMs: number;
   readonly #listeners = new Set<() => void>();
   /** Every session still running, by call id: the current call and calls being declined as busy. */
   readonly #sessions = new Map<string, BrowserCallSession>();
+  /** Signals the engine emitted while the socket was down, sent after call.resume on reconnect. */
+  readonly #pendingSignals: { record: ActiveCall | null; session: BrowserCallSession; signal: OutgoingCallSignal }[] = [];
   #offs: (() => void)[] = [];
   #running = false;
   #active: ActiveCall | null = null;
@@ -212,6 +234,8 @@ export class CallController {
     this.#clock = options.clock;
     this.#timeouts = options.timeouts;
     this.#endDisplayMs = options.endDisplayMs ?? END_DISPLAY_MS;
+    this.#statsIntervalMs = options.statsIntervalMs ?? 1_000;
+    this.#qualityReportMs = options.qualityReportMs ?? 10_000;
   }
 
   // ---- for React ----
@@ -346,6 +370,8 @@ export class CallController {
     const record = this.#active;
     if (!record || record.end) return;
     if (record.session) {
+      // The summary leaves before the hang up, so the server has it when it writes the history entry.
+      this.#reportQuality(record, true);
       record.session.hangup();
       return;
     }
@@ -434,9 +460,14 @@ export class CallController {
 
   #resume(): void {
     const session = this.#active?.session;
-    if (!session || this.#active?.end || !isLive(session)) return;
-    this.#log.info('Connection to the server is back: resuming the call');
-    session.resume();
+    if (session && !this.#active?.end && isLive(session)) {
+      this.#log.info('Connection to the server is back: resuming the call');
+      session.resume();
+    }
+    // What the engine said while the socket was down goes after call.resume: a server that
+    // restarted must rebuild the call before it can relay anything for it.
+    const pending = this.#pendingSignals.splice(0);
+    for (const p of pending) this.#send(p.record, p.session, p.signal);
   }
 
   #onServerEvent(type: CallServerEventName, raw: unknown): void {
@@ -506,6 +537,12 @@ export class CallController {
   // ---- signals to the server ----
 
   #send(record: ActiveCall | null, session: BrowserCallSession, signal: OutgoingCallSignal): void {
+    if (!this.#socket.connected) {
+      // socket.io would buffer it and send it on reconnect ahead of call.resume. A measurement
+      // is stale by then anyway; anything else waits for #resume.
+      if (signal.type !== 'call.stats') this.#pendingSignals.push({ record, session, signal });
+      return;
+    }
     this.#socket.emit(signal.type, signal.payload, (res) => {
       const ack = readAck(res);
       if (signal.type === 'call.invite' && record) {
@@ -604,6 +641,7 @@ export class CallController {
       // `ended` is reported by the `ended` event that follows at once, with its reason.
       if (!mine() || state === 'ended') return;
       if (state === 'connecting') record.answered = true;
+      if (state === 'connected') this.#startStats(record);
       this.#readTransport(record);
       this.#publish();
     });
@@ -616,7 +654,10 @@ export class CallController {
     session.on('ended', (end) => {
       if (this.#sessions.get(callId) === session) this.#sessions.delete(callId);
       if (!mine()) return;
-      if (end.diagnosis) record.endDetail ??= DIAGNOSIS_TEXT[end.diagnosis.code];
+      if (end.diagnosis) {
+        record.diagnosis = diagnosisCode(end.diagnosis, record.rtc.iceServers);
+        record.endDetail ??= DIAGNOSIS_DETAIL[record.diagnosis];
+      }
       this.#finish(record, end.reason, end.by);
     });
     return session;
@@ -640,6 +681,57 @@ export class CallController {
       this.#readTransport(record);
       return pc;
     };
+  }
+
+  // ---- call quality ----
+
+  /** Reads getStats() every statsIntervalMs from the first `connected` to the end of the call. */
+  #startStats(record: ActiveCall): void {
+    if (record.statsRunning || record.end) return;
+    record.statsRunning = true;
+    const clock = this.#clock ?? systemClock;
+    const tick = async () => {
+      record.statsTimer = null;
+      if (record.end) return;
+      const report = await statsOf(record.pc).catch((error: unknown) => {
+        this.#log.debug('getStats failed', error);
+        return null;
+      });
+      if (record.end) return;
+      if (report) {
+        const before = { details: record.meter.details, warning: record.meter.warning };
+        record.meter.add(readSample(report, clock.now()));
+        this.#reportQuality(record, false);
+        if (record.meter.warning !== before.warning) {
+          this.#log.info(record.meter.warning ?? 'Connection quality is back to normal');
+        }
+        if (this.#active === record && (record.meter.details !== before.details || record.meter.warning !== before.warning)) this.#publish();
+      }
+      record.statsTimer = clock.setTimeout(() => void tick(), this.#statsIntervalMs);
+    };
+    void tick();
+  }
+
+  #stopStats(record: ActiveCall): void {
+    if (record.statsTimer !== null) (this.#clock ?? systemClock).clearTimeout(record.statsTimer);
+    record.statsTimer = null;
+  }
+
+  /**
+   * Sends the call's quality summary (kept in its history entry): every qualityReportMs while
+   * connected, and `now` right before this side hangs up. The last reading is used as it is: a
+   * hang up never waits for getStats().
+   */
+  #reportQuality(record: ActiveCall, now: boolean): void {
+    const session = record.session;
+    if (!session || record.end) return;
+    if (session.state !== 'connected' && !(now && session.state === 'reconnecting')) return;
+    const at = (this.#clock ?? systemClock).now();
+    if (!now && record.reportedAt !== null && at - record.reportedAt < this.#qualityReportMs) return;
+    const summary = record.meter.summary();
+    if (!summary) return;
+    record.reportedAt = at;
+    session.reportQuality(summary);
   }
 
   #readTransport(record: ActiveCall): void {
@@ -708,6 +800,7 @@ export class CallController {
     this.#dropLocalTrack(record, session, stream, track);
     if (stream.getTracks().length === 0) {
       record.endDetail = track.kind === 'audio' ? 'The microphone stopped working' : 'The camera stopped working';
+      this.#reportQuality(record, true);
       session.hangup('media_failed');
       return;
     }
@@ -838,7 +931,12 @@ export class CallController {
       remoteVideo: false,
       mediaError: null,
       notice: null,
+      meter: new QualityMeter(),
+      statsRunning: false,
+      statsTimer: null,
+      reportedAt: null,
       endDetail: null,
+      diagnosis: null,
       end: null,
       endTimer: null,
       cleanups: [],
@@ -856,6 +954,7 @@ export class CallController {
   /** The call ended: release its media, show why for a few seconds, then close. */
   #finish(record: ActiveCall, reason: EndReason, by: 'local' | 'remote'): void {
     if (record.end) return;
+    this.#stopStats(record);
     for (const cleanup of record.cleanups.splice(0)) cleanup();
     // The engine stops the tracks it was given; these may include tracks it never saw.
     stopStream(record.localStream);
@@ -864,7 +963,8 @@ export class CallController {
     record.answering = false;
     record.cameraBusy = false;
     record.mediaError = null;
-    record.end = { reason, by, text: endText(reason, { direction: record.direction, peerName: record.peer.name }), detail: record.endDetail };
+    const context = { direction: record.direction, peerName: record.peer.name, diagnosis: record.diagnosis };
+    record.end = { reason, by, text: endText(reason, context), detail: record.endDetail };
     this.#log.info(`${record.end.text}${record.end.detail ? ` (${record.end.detail})` : ''}`);
     if (this.#active === record) {
       // Declining here needs no news on this device; the caller and my other devices are told.
@@ -882,6 +982,7 @@ export class CallController {
   }
 
   #close(record: ActiveCall): void {
+    this.#stopStats(record);
     if (record.endTimer) clearTimeout(record.endTimer);
     record.endTimer = null;
     for (const cleanup of record.cleanups.splice(0)) cleanup();
@@ -940,6 +1041,8 @@ export class CallController {
       answering: r.answering,
       mediaError: r.mediaError,
       notice: r.notice,
+      details: r.end ? null : r.meter.details,
+      qualityWarning: r.end ? null : r.meter.warning,
       end: r.end,
     };
   }
@@ -963,6 +1066,13 @@ function toPeerConfiguration(rtc: RTCConfiguration): PeerConfiguration {
   }
   if (rtc.iceTransportPolicy) configuration.iceTransportPolicy = rtc.iceTransportPolicy;
   return configuration;
+}
+
+/** The peer connection's stats, where it has getStats() (browsers; not the unit tests' fake unless given one). */
+async function statsOf(pc: unknown): Promise<StatsReportLike | null> {
+  const withStats = pc as { getStats?: () => Promise<StatsReportLike> } | null;
+  if (typeof withStats?.getStats !== 'function') return null;
+  return withStats.getStats();
 }
 
 function isLive(session: BrowserCallSession): boolean {

@@ -9,6 +9,8 @@ export interface CallSocket {
   on(event: CallServerEventName, listener: (payload: unknown) => void): void;
   off(event: CallServerEventName, listener: (payload: unknown) => void): void;
   emit(event: CallClientEventName, payload: unknown, ack: (res: unknown) => void): void;
+  /** Whether the socket is connected right now. */
+  readonly connected: boolean;
   /** Every (re)connect of the socket; returns the unsubscribe. */
   onConnect(listener: () => void): () => void;
 }
@@ -21,6 +23,9 @@ export function callSocketOf(socket: RealtimeSocket): CallSocket {
     emit(event: string, payload: unknown, ack: (res: unknown) => void): unknown;
   };
   return {
+    get connected() {
+      return socket.connected;
+    },
     on: (event, listener) => void untyped.on(event, listener),
     off: (event, listener) => void untyped.off(event, listener),
     emit: (event, payload, ack) => void untyped.emit(event, payload, ack),

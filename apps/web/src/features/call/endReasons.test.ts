@@ -1,6 +1,7 @@
+import type { ConnectionDiagnosis } from '@parley/call';
 import { END_REASONS } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { closesAtOnce, endText } from './endReasons.ts';
+import { closesAtOnce, DIAGNOSIS_DETAIL, diagnosisCode, endText } from './endReasons.ts';
 
 const caller = { direction: 'outgoing', peerName: 'Dana Doctor' } as const;
 const callee = { direction: 'incoming', peerName: 'Dana Doctor' } as const;
@@ -23,6 +24,27 @@ describe('end reason texts', () => {
     expect(endText('answered_elsewhere', callee)).toBe('Answered on another device');
     expect(closesAtOnce('answered_elsewhere')).toBe(true);
     expect(closesAtOnce('declined')).toBe(false);
+  });
+
+  it('says what to do when the media path failed, from the diagnosis', () => {
+    expect(endText('connection_failed', { ...caller, diagnosis: 'no_turn' })).toBe(
+      "Can't reach the relay (TURN) server — calls between different networks need one",
+    );
+    expect(endText('connection_failed', { ...callee, diagnosis: 'turn_unreachable' })).toContain("Can't reach the relay (TURN) server");
+    expect(endText('connection_failed', { ...caller, diagnosis: 'no_pair' })).toBe(
+      "Reached the relay server, but no connection could be made with Dana Doctor's device — their network may block it",
+    );
+    expect(DIAGNOSIS_DETAIL.no_turn).toMatch(/ask an administrator/);
+    expect(endText('connection_failed', { ...caller, diagnosis: null })).toBe('Call failed: could not connect');
+  });
+
+  it('corrects a no_turn diagnosis made before the call had its ICE servers', () => {
+    const turn = [{ urls: ['stun:relay.clinic.test:3478'] }, { urls: ['turn:relay.clinic.test:3478?transport=udp'] }];
+    const noTurn: ConnectionDiagnosis = { code: 'no_turn', local: ['host', 'relay'], remote: ['host'] };
+    expect(diagnosisCode(noTurn, turn)).toBe('no_pair');
+    expect(diagnosisCode({ ...noTurn, local: ['host'] }, turn)).toBe('turn_unreachable');
+    expect(diagnosisCode(noTurn, [{ urls: 'stun:relay.clinic.test:3478' }])).toBe('no_turn');
+    expect(diagnosisCode({ ...noTurn, code: 'turn_unreachable' }, [])).toBe('turn_unreachable');
   });
 
   it('has a non-empty text for every reason on both sides', () => {

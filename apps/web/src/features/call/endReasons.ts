@@ -6,6 +6,8 @@ export interface EndTextContext {
   direction: 'outgoing' | 'incoming';
   /** The other person's name. */
   peerName: string;
+  /** On a `connection_failed` this device diagnosed: what was gathered, and so what is wrong. */
+  diagnosis?: ConnectionDiagnosis['code'] | null;
 }
 
 /** How each end reads on this device, in plain words. Typed over every EndReason: a new reason will not compile without its text. */
@@ -19,7 +21,7 @@ export const END_REASON_TEXT: { readonly [R in EndReason]: (c: EndTextContext) =
   answered_elsewhere: () => 'Answered on another device',
   media_failed: () => 'Call failed: camera or microphone unavailable',
   negotiation_failed: () => 'Call failed: could not connect',
-  connection_failed: () => 'Call failed: could not connect',
+  connection_failed: (c) => (c.diagnosis ? DIAGNOSIS_TEXT[c.diagnosis](c) : 'Call failed: could not connect'),
   peer_disconnected: (c) => `Call ended: ${c.peerName}'s connection was lost`,
   internal_error: () => 'Call failed',
 };
@@ -36,9 +38,37 @@ export function closesAtOnce(reason: EndReason): boolean {
   return reason === 'answered_elsewhere';
 }
 
-/** Why a call that never connected failed, from the engine's diagnosis: what an administrator should look at. */
-export const DIAGNOSIS_TEXT: { readonly [C in ConnectionDiagnosis['code']]: string } = {
-  no_turn: 'No direct connection was possible, and no relay (TURN) server is set up',
-  turn_unreachable: 'The relay (TURN) server could not be reached',
-  no_pair: 'No network path between the two devices worked',
+const NO_RELAY = "Can't reach the relay (TURN) server — calls between different networks need one";
+
+/**
+ * Why a call that never connected failed, from the engine's diagnosis, in words a person can act
+ * on. Browser tests in the network lab look for "Can't reach the relay (TURN) server".
+ */
+export const DIAGNOSIS_TEXT: { readonly [C in ConnectionDiagnosis['code']]: (c: EndTextContext) => string } = {
+  no_turn: () => NO_RELAY,
+  turn_unreachable: () => NO_RELAY,
+  no_pair: (c) => `Reached the relay server, but no connection could be made with ${c.peerName}'s device — their network may block it`,
+};
+
+/**
+ * The engine's diagnosis, checked against the ICE servers this call's peer connection really had.
+ * A callee's session is made when the call rings, before this device fetched its ICE servers for
+ * the answer, so the engine may say `no_turn` about a call that did have a relay.
+ */
+export function diagnosisCode(
+  diagnosis: ConnectionDiagnosis,
+  iceServers: readonly { urls: string | readonly string[] }[] | undefined,
+): ConnectionDiagnosis['code'] {
+  if (diagnosis.code !== 'no_turn') return diagnosis.code;
+  const urls = (iceServers ?? []).flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : [...s.urls]));
+  if (!urls.some((u) => /^turns?:/i.test(u))) return 'no_turn';
+  return diagnosis.local.includes('relay') ? 'no_pair' : 'turn_unreachable';
+}
+
+/** The line under the diagnosis: what to do about it. */
+export const DIAGNOSIS_DETAIL: { readonly [C in ConnectionDiagnosis['code']]: string } = {
+  no_turn: 'None is configured for Parley: please ask an administrator to set one up.',
+  turn_unreachable:
+    'One is configured, but this network blocks it or it refused the sign-in. "Test my connection" shows what works here; an administrator can check the relay.',
+  no_pair: 'Calls within the same network may still work. An administrator can check the relay server’s settings.',
 };

@@ -1,5 +1,8 @@
 import type { CallKind } from '@parley/protocol';
+import { describeMediaError } from '../../lib/mediaErrors.ts';
 import { deviceConstraint, type DeviceInfoLike } from './devices.ts';
+
+export { describeMediaError };
 
 /**
  * The browser's camera and microphone, as the call controller uses them. A port, so the
@@ -43,42 +46,6 @@ export function audioConstraints(choice: DeviceChoice): MediaTrackConstraints | 
 
 export function videoConstraints(choice: DeviceChoice): MediaTrackConstraints | true {
   return deviceConstraint(choice.cameraId, VIDEO);
-}
-
-type Device = 'camera' | 'microphone' | 'both';
-
-const NAMES: Record<Device, { noun: string; none: string; are: string }> = {
-  camera: { noun: 'camera', none: 'No camera found', are: 'The camera is' },
-  microphone: { noun: 'microphone', none: 'No microphone found', are: 'The microphone is' },
-  both: { noun: 'camera and microphone', none: 'No camera or microphone found', are: 'The camera and microphone are' },
-};
-
-const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
-
-/** What went wrong with getUserMedia, in plain words (the DOMException names of the Media Capture spec, and Chrome's legacy ones). */
-export function describeMediaError(error: unknown, device: Device): string {
-  const name = error instanceof Error || error instanceof DOMException ? error.name : '';
-  const n = NAMES[device];
-  switch (name) {
-    case 'NotFoundError':
-    case 'DevicesNotFoundError':
-      return n.none;
-    case 'NotAllowedError':
-    case 'PermissionDeniedError':
-    case 'SecurityError':
-      return `${cap(n.noun)} permission was denied`;
-    case 'NotReadableError':
-    case 'TrackStartError':
-    case 'AbortError':
-      return `${n.are} in use by another app or could not be started`;
-    case 'OverconstrainedError':
-    case 'ConstraintNotSatisfiedError':
-      return `The selected ${n.noun} is not available`;
-    case 'NotSupportedError':
-      return `This browser cannot use the ${n.noun} here (calls need a secure https connection)`;
-    default:
-      return `The ${n.noun} could not be started`;
-  }
 }
 
 export type CallMedia =

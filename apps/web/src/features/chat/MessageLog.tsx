@@ -87,8 +87,14 @@ export function MessageLog(props: MessageLogProps) {
           </div>
         ) : item.kind === 'call' ? (
           <div key={item.key} className="call-entry">
-            <span>
+            <span className="call-entry-pill">
               {item.text} · <time dateTime={item.at}>{clockTime(item.at)}</time>
+              {item.quality && (
+                <>
+                  <span className="sr-only"> · </span>
+                  <span className="call-entry-quality">{item.quality}</span>
+                </>
+              )}
             </span>
           </div>
         ) : (

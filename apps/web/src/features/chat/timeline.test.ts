@@ -64,6 +64,18 @@ describe('buildTimeline', () => {
     expect(shape(items)).toEqual(['day', '01:sent', 'call', '03:sent']);
     expect(items[2]).toMatchObject({ kind: 'call', text: 'Missed video call' });
     const asCaller = buildTimeline([call], [], A, peer);
-    expect(asCaller[1]).toMatchObject({ kind: 'call', text: 'Video call · no answer' });
+    expect(asCaller[1]).toMatchObject({ kind: 'call', text: 'Video call · no answer', quality: null });
+  });
+
+  it('adds how an answered call travelled, the same for both sides', () => {
+    const call: Message = {
+      ...message(2, peer, at(1, 9, 1)),
+      kind: 'call',
+      body: 'Video call · 3:12',
+      call: { callId: id(78), kind: 'video', callerId: peer, reason: 'user_hangup', durationS: 192, quality: { path: 'relay', protocol: 'udp', rttMs: 48, lossPct: 0.2 } },
+    };
+    for (const viewer of [me, peer]) {
+      expect(buildTimeline([call], [], A, viewer)[1]).toMatchObject({ kind: 'call', text: 'Video call · 3:12', quality: 'Relayed (TURN) · UDP · 48 ms · 0.2 % loss' });
+    }
   });
 });

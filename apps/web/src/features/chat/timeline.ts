@@ -1,13 +1,17 @@
 import { describeCall, type Message } from '@parley/protocol';
 import { dayKey } from '../../lib/format.ts';
+import { describeCallQuality } from './callQuality.ts';
 import type { OutboxEntry } from './outbox.ts';
 
 export type DeliveryStatus = 'sent' | 'sending' | 'failed';
 
 export type TimelineItem =
   | { kind: 'day'; key: string; at: string }
-  /** A call that ended, worded from this person's side ("Missed video call", "Audio call · 3:12"). */
-  | { kind: 'call'; key: string; id: string; text: string; at: string }
+  /**
+   * A call that ended, worded from this person's side ("Missed video call", "Audio call · 3:12"),
+   * with how its media travelled when a device reported it ("Relayed (TURN) · UDP · 48 ms · 0.2 % loss").
+   */
+  | { kind: 'call'; key: string; id: string; text: string; quality: string | null; at: string }
   | {
       kind: 'message';
       key: string;
@@ -40,6 +44,7 @@ export function buildTimeline(
       id: m.id,
       body: m.body,
       call: m.kind === 'call' && m.call ? describeCall(m.call, myId) : null,
+      quality: m.kind === 'call' && m.call?.quality ? describeCallQuality(m.call.quality) : null,
       senderId: m.senderId,
       at: m.createdAt,
       status: 'sent' as const,
@@ -47,7 +52,7 @@ export function buildTimeline(
     })),
     ...outbox
       .filter((e) => e.conversationId === conversationId && !stored.has(e.id))
-      .map((e) => ({ id: e.id, body: e.body, call: null, senderId: myId, at: e.createdAt, status: e.status, error: e.error })),
+      .map((e) => ({ id: e.id, body: e.body, call: null, quality: null, senderId: myId, at: e.createdAt, status: e.status, error: e.error })),
   ];
 
   const items: TimelineItem[] = [];
@@ -60,7 +65,7 @@ export function buildTimeline(
     lastAt = row.at;
     if (newDay) items.push({ kind: 'day', key: `day-${day}`, at: row.at });
     if (row.call !== null) {
-      items.push({ kind: 'call', key: row.id, id: row.id, text: row.call, at: row.at });
+      items.push({ kind: 'call', key: row.id, id: row.id, text: row.call, quality: row.quality, at: row.at });
       previous = undefined;
       continue;
     }

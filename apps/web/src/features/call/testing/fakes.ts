@@ -99,6 +99,8 @@ export class FakeCallSocket implements CallSocket {
   readonly emitted: Emitted[] = [];
   /** Plays the server: sees each emit as it happens (it stays in `emitted` too). */
   onEmit: ((e: Emitted) => void) | null = null;
+  /** Whether the socket is connected now (tests flip it to play a server outage). */
+  connected = true;
   readonly #handlers = new Map<string, ((payload: unknown) => void)[]>();
 
   on(event: string, listener: (payload: unknown) => void): void {
@@ -119,8 +121,9 @@ export class FakeCallSocket implements CallSocket {
     return () => this.off('connect' as never, wrapped);
   }
 
-  /** The server sends an event (or 'connect' for a reconnect). */
+  /** The server sends an event (or 'connect' for a reconnect: that also sets `connected`). */
   fire(event: string, payload: unknown): void {
+    if (event === 'connect') this.connected = true;
     for (const listener of this.#handlers.get(event) ?? []) listener(payload);
   }
   listenerCount(): number {
