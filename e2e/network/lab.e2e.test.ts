@@ -2,7 +2,10 @@
 // each LAN behind its own NAT, load a page from the Parley server in pub (so their origin is the
 // server's) and call each other with a bare RTCPeerConnection; Playwright carries the signalling.
 // No Parley call code is involved: this proves the network, and that coturn (hardened as shipped)
-// relays when it must.
+// relays when it must. It keeps only the connecting paths (1, 3, 4, 4b: ~2.5 s each), so a failure
+// of parley-calls.e2e.test.ts can be told apart: lab or app. The slow ones — 2 (symmetric NAT
+// without TURN never connects, a 20 s wait) and 5 (a link cut mid-call) — run through Parley's UI
+// there, with stronger assertions; raw-call.ts still has `restart()` for an ICE restart by hand.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { TestBrowser } from '../support/browser.ts';
@@ -15,9 +18,6 @@ const MIN_VIDEO_FRAMES_PER_S = 5;
 const MEASURE_WINDOW_MS = 2_000;
 /** Seen: ~160 ms through TURN; slack for two busy cores. */
 const CONNECT_TIMEOUT_MS = 15_000;
-/** Chromium gives up on unreachable pairs after ~15 s; a call that has not connected by 20 s never will. */
-const NO_CONNECT_WINDOW_MS = 20_000;
-const LINK_CUT_MS = 5_000;
 
 const unavailable = labUnavailableReason();
 if (unavailable) {
@@ -26,7 +26,7 @@ if (unavailable) {
       '',
       '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
       `!!! NETWORK LAB SKIPPED: ${unavailable}.`,
-      '!!! The NAT traversal scenarios (cone/symmetric NAT, TURN over UDP and TCP, ICE restart)',
+      '!!! The NAT traversal scenarios (cone NAT direct, symmetric NAT + TURN over UDP, TCP and TLS)',
       '!!! were NOT tested. Run the e2e project as root on Linux (CI does) to test them.',
       '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!',
       '',
@@ -105,14 +105,6 @@ function expectRelayBothSides(pair: SelectedPair | undefined, relayProtocol: str
   expect(pair!.remote.type, `A's remote candidate (${describePair(pair)})`).toBe('relay');
 }
 
-/** `checking@0.0s → failed@15.1s`: the ICE state changes in `log`, in seconds after `since`. */
-function iceTimeline(log: readonly string[], since: number): string {
-  return log
-    .filter((l) => l.includes(' ice:'))
-    .map((l) => `${l.split(':')[1]}@${((Number(l.split(' ')[0]) - since) / 1000).toFixed(1)}s`)
-    .join(' → ');
-}
-
 describe.skipIf(unavailable !== undefined)('network lab: NAT traversal as the real world does it', () => {
   const rows: Row[] = [];
   const started = Date.now();
@@ -171,43 +163,6 @@ describe.skipIf(unavailable !== undefined)('network lab: NAT traversal as the re
       for (const t of types) expect(['srflx', 'prflx'], describePair(pair)).toContain(t);
       await call.close();
     });
-
-    test('5. a LAN loses its link for 5 s mid-call; an ICE restart brings media back', async () => {
-      const { call, turn, lab } = bench!;
-      const n = await call.connect({ iceServers: [{ urls: turn.stunUrl }] }, CONNECT_TIMEOUT_MS);
-      expectConnected(n);
-      await expectMediaBothWays(call);
-
-      const before = await Promise.all([call.a.state(), call.b.state()]);
-      const cut = lab.cutLink('lanA', LINK_CUT_MS);
-      // Mid-cut nothing arrives either way. (Chromium's iceConnectionState stays "connected" through
-      // a 5 s outage: it notices only later, so the media rate is the proof that the link is gone.)
-      await new Promise((r) => setTimeout(r, 2_000));
-      const during = await call.measure(1_000);
-      const [sa, sb] = await Promise.all([call.a.state(), call.b.state()]);
-      await cut;
-      for (const [to, r] of [['A', during.a], ['B', during.b]] as const) {
-        expect(r.audioBytesPerS, `audio reaching ${to} while lanA is cut off`).toBeLessThan(MIN_AUDIO_BYTES_PER_S);
-        expect(r.videoFramesPerS, `video frames decoded by ${to} while lanA is cut off`).toBeLessThan(MIN_VIDEO_FRAMES_PER_S);
-      }
-
-      const r = await call.restart(CONNECT_TIMEOUT_MS);
-      expectConnected(r);
-      // The restart really renegotiated ICE: both sides carry new credentials.
-      expect(r.a.ufrag, "A's ICE ufrag after the restart").not.toBe(before[0].ufrag);
-      expect(r.b.ufrag, "B's ICE ufrag after the restart").not.toBe(before[1].ufrag);
-      const pair = await call.a.selectedPair();
-      const rates = await expectMediaBothWays(call);
-      rows.push({
-        scenario: '5 cone, STUN, link cut 5 s + ICE restart',
-        result: `recovered (mid-cut: A←B ${during.a.audioBytesPerS} B/s, B←A ${during.b.audioBytesPerS} B/s; ICE ${sa.ice}/${sb.ice})`,
-        pair: describePair(pair),
-        connectedMs: r.connectedMs,
-        firstFrameMs: r.firstFrameMs,
-        media: fmtRates(rates),
-      });
-      await call.close();
-    });
   });
 
   describe('symmetric NATs', () => {
@@ -218,19 +173,6 @@ describe.skipIf(unavailable !== undefined)('network lab: NAT traversal as the re
       await bench?.lab.destroy();
       bench = undefined;
     });
-
-    test('2. STUN only: hole punching fails, the call never connects', async () => {
-      const { call, turn } = bench!;
-      const t0 = Date.now();
-      const n = await call.connect({ iceServers: [{ urls: turn.stunUrl }] }, NO_CONNECT_WINDOW_MS);
-      const result = `no connection in ${((Date.now() - t0) / 1000).toFixed(1)} s (ICE A: ${iceTimeline(n.a.log, n.offerAt)}; B: ${iceTimeline(n.b.log, n.offerAt)})`;
-      rows.push({ scenario: '2 symmetric, STUN', result, pair: describePair(await call.a.selectedPair()), media: '-' });
-      expect(n.connectedMs, 'offer → connected').toBeUndefined();
-      expect(['connected', 'completed'], `A's ICE state (log: ${n.a.log.join(', ')})`).not.toContain(n.a.ice);
-      expect(['connected', 'completed'], `B's ICE state (log: ${n.b.log.join(', ')})`).not.toContain(n.b.ice);
-      expect(n.a.log.concat(n.b.log).some((l) => /ice:(connected|completed)/.test(l)), 'ICE connected at some point').toBe(false);
-      await call.close();
-    }, 40_000);
 
     test('3. TURN over UDP: connects relay↔relay and media flows both ways', async () => {
       const { call, turn } = bench!;

@@ -250,6 +250,14 @@ export interface LabServerOptions {
   /** Extra or overriding environment (STUN_URLS, TURN_URLS, TURN_SECRET, CALL_RECONNECT_GRACE_S, …). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * Listen on this port instead of a random one. With `dataDir`, a restart: pass a stopped server's
+   * `port` and `dataDir` to start a new process on the same origin and the same SQLite file (sessions
+   * live there, so signed-in browsers stay signed in). See `restartServer`.
+   */
+  port?: number;
+  /** Use this folder's `parley.db` (an earlier server's `dataDir`) instead of a fresh folder. */
+  dataDir?: string;
 }
 
 const SERVER_READY_TIMEOUT_MS = 30_000;
@@ -285,6 +293,12 @@ export interface Lab {
   startTurn(options?: TurnOptions): Promise<LabTurn>;
   /** The Parley server in `pub` on 100.64.0.1, resolved once /healthz answers from inside `pub`. */
   startServer(options?: LabServerOptions): Promise<LabServer>;
+  /**
+   * Stops `server` (SIGTERM: a graceful close, as a deployment's restart does) and starts a new
+   * process on the same port and SQLite file, with `env` (default: nothing beyond the lab's defaults;
+   * pass the first server's env to keep it). Resolves once the new one answers /healthz.
+   */
+  restartServer(server: LabServer, options?: Omit<LabServerOptions, 'port' | 'dataDir'>): Promise<LabServer>;
   /** Chromium running inside `lan`, with the lab's flags and the server's origin treated as secure. */
   launchBrowser(lan: Lan, options?: { origin?: string; args?: readonly string[] }): Promise<TestBrowser>;
   /** Stops browsers and processes, removes the namespaces (their veths with them) and the temp folder. */
@@ -577,8 +591,8 @@ class LabImpl implements Lab {
 
   async startServer(options: LabServerOptions = {}): Promise<LabServer> {
     // A fresh namespace has every port free; a random one keeps two labs' origins apart.
-    const port = 20_000 + Math.floor(Math.random() * 10_000);
-    const dataDir = await mkdtemp(path.join(this.dir, 'server-'));
+    const port = options.port ?? 20_000 + Math.floor(Math.random() * 10_000);
+    const dataDir = options.dataDir ?? (await mkdtemp(path.join(this.dir, 'server-')));
     const origin = `http://${SERVICE_IP}:${port}`;
     const proc = this.spawn(
       'pub',
@@ -616,6 +630,12 @@ class LabImpl implements Lab {
       }
       await sleep(150);
     }
+  }
+
+  async restartServer(server: LabServer, options: Omit<LabServerOptions, 'port' | 'dataDir'> = {}): Promise<LabServer> {
+    await server.stop();
+    if (!server.process.exited()) throw new Error(`the Parley server on port ${server.port} did not exit`);
+    return this.startServer({ ...options, port: server.port, dataDir: server.dataDir });
   }
 
   async launchBrowser(lan: Lan, options: { origin?: string; args?: readonly string[] } = {}): Promise<TestBrowser> {
