@@ -4,7 +4,7 @@
 // real deployment (TURN_MODE=external); the network decides which path ICE takes.
 //
 // Two labs, one per NAT kind, each shared by its scenarios:
-//   cone:      1 direct (srflx) · 5 a LAN's link cut for 5 s mid-call · 6 the Parley server restarted mid-call
+//   cone:      1 direct (srflx) · 5 a LAN's link cut for 10 s mid-call · 6 the Parley server restarted mid-call
 //   symmetric: 3 TURN/UDP · 4 UDP blocked → TURN/TCP · 4b UDP blocked → TURNS (TLS 5349) · 2 no TURN → fails, with the TURN message
 // Scenarios that need the server to hand out other ICE servers restart it on the same port and
 // database (the browsers stay signed in), as an administrator changing the configuration would.
@@ -55,7 +55,10 @@ const CONNECT_TIMEOUT_MS = 20_000;
 const FAILED_CALL_NOTICE_MS = 20_000;
 /** What the person reads when no relay could carry the call (the web UI's wording, apps/web endReasons.ts). */
 const TURN_MESSAGE = /Can[’']t reach the relay \(TURN\) server/;
-const LINK_CUT_MS = 5_000;
+// Chromium notices a dead path only after ~5.5 s without consent responses (ICE "disconnected");
+// a 5 s cut heals by itself before that (seen: no restart, media back ~2 s after). 10 s makes the
+// engine's own recovery run: "Reconnecting…", an ICE restart on fresh credentials, media back.
+const LINK_CUT_MS = 10_000;
 /** After the link is back: the engine restarts ICE after 2 s "disconnected" and gives up after 30 s. */
 const RECOVERY_TIMEOUT_MS = 35_000;
 /** After the restarted server answers: socket.io retries within ~5 s (backoff 1 s → 5 s), then both devices resume. */
@@ -235,9 +238,9 @@ describe.skipIf(unavailable !== undefined)('Parley calls across NATs, through th
       await hangUpAndWait(admin, doctor);
     });
 
-    test('5. lanA loses its link for 5 s mid-call: media stops, then comes back in the same call', async () => {
+    test('5. lanA loses its link for 10 s mid-call: Reconnecting…, an ICE restart, media back in the same call', async () => {
       const { lab } = stage!;
-      const row = rowFor('5 cone NATs, lanA link cut 5 s');
+      const row = rowFor('5 cone NATs, lanA link cut 10 s');
       const { admin, doctor, pair, firstFrameMs } = await videoCallAcross(stage!, '5 cone NATs, before the cut');
       Object.assign(row, { pair: describePair(pair), answerToFirstFrameMs: firstFrameMs });
       const pcsBefore = await Promise.all([peerConnectionsEver(admin), peerConnectionsEver(doctor)]);
@@ -245,7 +248,7 @@ describe.skipIf(unavailable !== undefined)('Parley calls across NATs, through th
 
       const cutAt = Date.now();
       const cut = lab.cutLink('lanA', LINK_CUT_MS);
-      // Mid-cut nothing arrives either way: a window well inside the 5 s, with its wall-clock bounds checked.
+      // Mid-cut nothing arrives either way: a window well inside the cut, with its wall-clock bounds checked.
       await new Promise((r) => setTimeout(r, 1_500));
       const [duringA, duringB] = await Promise.all([measureWindow(admin, 1_500), measureWindow(doctor, 1_500)]);
       await cut;
@@ -290,6 +293,8 @@ describe.skipIf(unavailable !== undefined)('Parley calls across NATs, through th
           `"Reconnecting…" ${shownA || shownB ? [shownA && `admin ${shownA}`, shownB && `doctor ${shownB}`].filter(Boolean).join(', ') : 'not shown'}`
         : 'media did not come back';
       expect(flow, `media both ways (≥ ${MIN_AUDIO_BYTES_PER_S} B/s, ≥ ${MIN_VIDEO_FRAMES_PER_S} fps) within ${RECOVERY_TIMEOUT_MS} ms of the link coming back`).toBeDefined();
+      expect(rA ?? rB, 'the call status said "Reconnecting…" on at least one side').toBeDefined();
+      expect(offersAfter[0]! + offersAfter[1]!, 'offers after the cut: the engine restarted ICE').toBeGreaterThan(0);
 
       // The same call: never ended, never rang again, no call placed anew, no new RTCPeerConnection.
       for (const [who, log] of [['admin', logA], ['doctor', logB]] as const) {
