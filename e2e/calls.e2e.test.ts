@@ -58,13 +58,28 @@ describe('calls', () => {
     await adminButtons.unmute.waitFor();
     await adminButtons.unmute.click();
     await adminButtons.mute.waitFor();
-    await adminButtons.cameraOff.click();
-    await adminButtons.cameraOn.waitFor();
-    await adminButtons.cameraOn.click();
-    await adminButtons.cameraOff.waitFor();
+    // Camera off and on, three times: the camera re-uses its m-section, the SDP does not grow.
+    for (let i = 0; i < 3; i++) {
+      await adminButtons.cameraOff.click();
+      await adminButtons.cameraOn.waitFor();
+      await adminButtons.cameraOn.click();
+      await adminButtons.cameraOff.waitFor();
+    }
+    const transceivers = await admin.evaluate(() =>
+      ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== 'closed').map((pc) => pc.getTransceivers().length),
+    );
+    expect(transceivers, 'transceivers on the live connection after three camera off/on').toEqual([2]);
+    await expectMediaBothWays('video call, camera back on', { name: 'admin', page: admin }, { name: 'doctor', page: doctor }, 'video');
+
+    // Call details: the path, protocol and figures of the live connection.
+    await admin.getByRole('button', { name: 'Call details' }).click();
+    const details = admin.getByRole('group', { name: 'Connection details' });
+    await expect.poll(() => details.innerText(), { timeout: 5_000 }).toMatch(/Direct[\s\S]*UDP[\s\S]*\d+ ms/);
 
     await hangUpAndWait(admin, doctor);
     await Promise.all([waitForHistory(admin, HISTORY.completed('video')), waitForHistory(doctor, HISTORY.completed('video'))]);
+    // The history entry keeps how the call went (reported by the devices with call.stats).
+    await Promise.all([waitForHistory(admin, /Direct · UDP · \d+ ms · [\d.]+ % loss/), waitForHistory(doctor, /Direct · UDP · \d+ ms · [\d.]+ % loss/)]);
   });
 
   test('an audio call carries audio both ways and no video, and the callee hangs up', async () => {

@@ -39,7 +39,9 @@ export function staleReason(): string | undefined {
     newestMtime(path.join(webDir, 'src')),
     mtimeOf(path.join(webDir, 'index.html')),
     mtimeOf(path.join(webDir, 'vite.config.ts')),
+    // Every workspace package the web app bundles.
     newestMtime(path.join(repoRoot, 'packages/protocol/src')),
+    newestMtime(path.join(repoRoot, 'packages/call/src')),
   ];
   if (inputs.some((t) => t > built)) return 'apps/web/dist is older than its sources';
   return undefined;
