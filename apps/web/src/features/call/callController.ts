@@ -294,16 +294,21 @@ export class CallController {
     if (media.ok) {
       this.#place(record, media.stream, kind);
     } else if (media.audioOnly) {
-      this.#log.warn(`Camera unavailable (${media.message}); offering audio only`);
-      record.pendingAudioOnly = media.audioOnly;
-      record.mediaError = { message: media.message, canContinueAudioOnly: true };
-      this.#publish();
-      this.refreshDevices();
+      this.#offerAudioOnly(record, media.audioOnly, media.message);
     } else {
       this.#log.warn(`No media for the call: ${media.message}; not calling`);
       record.endDetail = media.message;
       this.#finish(record, 'media_failed', 'local');
     }
+  }
+
+  /** The camera failed but the microphone works: keep the audio and let the person choose. */
+  #offerAudioOnly(record: ActiveCall, audioOnly: MediaStream, message: string): void {
+    this.#log.warn(`Camera unavailable (${message}); offering audio only`);
+    record.pendingAudioOnly = audioOnly;
+    record.mediaError = { message, canContinueAudioOnly: true };
+    this.#publish();
+    this.refreshDevices();
   }
 
   /** Callee: answer the ringing call with camera (video calls) and microphone. */
@@ -328,11 +333,7 @@ export class CallController {
     if (media.ok) {
       this.#acceptWith(record, session, media.stream);
     } else if (media.audioOnly) {
-      this.#log.warn(`Camera unavailable (${media.message}); offering audio only`);
-      record.pendingAudioOnly = media.audioOnly;
-      record.mediaError = { message: media.message, canContinueAudioOnly: true };
-      this.#publish();
-      this.refreshDevices();
+      this.#offerAudioOnly(record, media.audioOnly, media.message);
     } else {
       this.#log.warn(`No media to answer with: ${media.message}`);
       record.endDetail = media.message;
