@@ -13,6 +13,8 @@ import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
 import { ChatStore } from './features/chat/chat-store.ts';
+import { Metrics } from './features/metrics/metrics.ts';
+import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { rtcRoutes } from './features/rtc/rtc-routes.ts';
 import { UsersStore } from './features/users/users-store.ts';
 import { usersRoutes } from './features/users/users-routes.ts';
@@ -46,7 +48,8 @@ export async function buildApp(
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);
   const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, trustProxy: config.trustProxy });
-  const ctx: AppContext = { config, db, sessions, realtime, users: new UsersStore(db), chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
+  const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
+  const ctx: AppContext = { config, db, sessions, realtime, metrics, users: new UsersStore(db), chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
@@ -78,6 +81,7 @@ export async function buildApp(
   await app.register(usersRoutes, { ctx });
   await app.register(chatRoutes, { ctx });
   await app.register(rtcRoutes, { ctx });
+  if (config.metricsToken) await app.register(metricsRoutes, { ctx, token: config.metricsToken });
   registerChatSocket(ctx, app.log);
   const calls = new CallManager(ctx, app.log);
   calls.register();
@@ -112,6 +116,7 @@ export async function buildApp(
     calls.close();
     await realtime.close();
     await db.destroy();
+    metrics.close();
   });
 
   return { app, ctx, calls };

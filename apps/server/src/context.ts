@@ -2,6 +2,7 @@ import type { Db } from './db/database.ts';
 import type { Config } from './env.ts';
 import type { SessionsStore } from './features/auth/sessions-store.ts';
 import type { ChatStore } from './features/chat/chat-store.ts';
+import type { Metrics } from './features/metrics/metrics.ts';
 import type { UsersStore } from './features/users/users-store.ts';
 import type { Realtime } from './realtime/realtime.ts';
 
@@ -13,6 +14,8 @@ export interface AppContext {
   sessions: SessionsStore;
   chat: ChatStore;
   realtime: Realtime;
+  /** This node's Prometheus figures (always counted; served at /metrics when METRICS_TOKEN is set). */
+  metrics: Metrics;
   /** Set when Parley runs coturn itself (TURN_MODE=auto without TURN_URLS). */
   managedTurn?: ManagedTurn;
 }

@@ -47,6 +47,7 @@ export const EnvSchema = z.object({
   HTTPS: bool.default(false),
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 }).superRefine((e, ctx) => {
   if (!!e.TLS_CERT !== !!e.TLS_KEY) {
     ctx.addIssue({ code: 'custom', path: [e.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'], message: 'TLS_CERT and TLS_KEY go together' });
@@ -97,6 +98,8 @@ export interface Config {
   turnPort: number;
   /** HTTPS: from files, or a generated self-signed certificate for this machine's LAN addresses. */
   tls: { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' } | undefined;
+  /** Bearer token for GET /metrics; unset: no /metrics route. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -148,5 +151,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     turnMode: e.TURN_MODE,
     turnPort: e.TURN_PORT,
     tls: e.TLS_CERT && e.TLS_KEY ? { kind: 'files', certFile: e.TLS_CERT, keyFile: e.TLS_KEY } : e.HTTPS ? { kind: 'self-signed' } : undefined,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

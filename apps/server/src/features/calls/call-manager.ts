@@ -42,6 +42,8 @@ export interface ActiveCall {
   graceTimers: Map<string, NodeJS.Timeout>;
   /** The latest measurement a device reported (call.stats), for the history entry. */
   quality?: CallQuality;
+  /** Whether a device already reported the call connected (parley_call_setup_seconds counts the first). */
+  setupMeasured?: boolean;
   /** Rebuilt from call.resume after a server restart: set while the second device has not resumed. */
   awaitingResume?: { deviceId: string; timer: NodeJS.Timeout };
 }
@@ -138,12 +140,14 @@ export class CallManager {
     if (this.byUser.has(p.toUserId)) {
       this.event(p.callId, 'call.invite', { ...base, outcome: 'busy' });
       this.ctx.realtime.toDevice(from.userId, from.deviceId).emit('call.busy', { callId: p.callId });
+      this.ctx.metrics.callEnded('busy', false);
       void this.record({ id: p.callId, kind: p.kind, callerId: from.userId, calleeId: p.toUserId }, 'busy', null);
       return {};
     }
     if (targets === 0) {
       this.event(p.callId, 'call.invite', { ...base, outcome: 'unavailable' });
       this.ctx.realtime.toDevice(from.userId, from.deviceId).emit('call.ended', { callId: p.callId, reason: 'unavailable' });
+      this.ctx.metrics.callEnded('unavailable', false);
       void this.record({ id: p.callId, kind: p.kind, callerId: from.userId, calleeId: p.toUserId }, 'unavailable', null);
       return {};
     }
@@ -160,6 +164,7 @@ export class CallManager {
     this.calls.set(call.id, call);
     this.byUser.set(call.caller.userId, call.id);
     this.byUser.set(call.callee.userId, call.id);
+    this.ctx.metrics.callOpened();
     call.ringTimer = setTimeout(() => this.ringTimeout(call.id), this.ctx.config.calls.ringTimeoutMs);
     this.ctx.realtime
       .toUsers(callee.id)
@@ -265,6 +270,8 @@ export class CallManager {
       createdAt: Date.now(),
       acceptedAt: Math.min(p.answeredAt, Date.now()),
       graceTimers: new Map(),
+      // Its set-up happened before this server knew it.
+      setupMeasured: true,
     };
     call.awaitingResume = {
       deviceId: p.peerDeviceId,
@@ -277,6 +284,7 @@ export class CallManager {
     this.calls.set(call.id, call);
     this.byUser.set(call.caller.userId, call.id);
     this.byUser.set(call.callee.userId, call.id);
+    this.ctx.metrics.callOpened();
     this.event(call.id, 'call.resume', { from: from.userId, device: from.deviceId, role: p.role, outcome: 'rebuilt_waiting_for_peer' });
     return {};
   }
@@ -316,6 +324,10 @@ export class CallManager {
     const call = this.find(callId, from);
     this.peerOf(call, from); // only the two devices of an answered call
     call.quality = quality;
+    if (!call.setupMeasured) {
+      call.setupMeasured = true;
+      this.ctx.metrics.callConnected((Date.now() - call.createdAt) / 1000);
+    }
     this.log.debug({ callId, event: 'call.stats', from: from.userId, ...quality }, 'call stats');
     return {};
   }
@@ -378,6 +390,7 @@ export class CallManager {
     clearTimeout(call.awaitingResume?.timer);
     for (const t of call.graceTimers.values()) clearTimeout(t);
     this.calls.delete(call.id);
+    this.ctx.metrics.callEnded(reason, true);
     for (const u of [call.caller.userId, call.callee.userId]) if (this.byUser.get(u) === call.id) this.byUser.delete(u);
     const durationS = call.acceptedAt ? Math.round((Date.now() - call.acceptedAt) / 1000) : null;
     this.event(call.id, event, { from: by?.userId, caller: call.caller.userId, callee: call.callee.userId, outcome: reason, durationS, path: call.quality?.path, rttMs: call.quality?.rttMs, lossPct: call.quality?.lossPct });

@@ -11,6 +11,7 @@ export function registerChatSocket(ctx: AppContext, log: FastifyBaseLogger): voi
     onEvent(socket, log, 'message.send', SendMessage, async (input) => {
       const { message, created } = await ctx.chat.send(me.id, input);
       if (created) {
+        ctx.metrics.messages.inc();
         const peer = await ctx.chat.peerOf(me.id, message.conversationId);
         // Every device of both people, the sending one included: it dedupes by id.
         ctx.realtime.toUsers(me.id, peer.id).emit('message.new', { message });

@@ -10,7 +10,10 @@ export const rtcRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { 
     void reply.header('cache-control', 'no-store');
     const userId = sessionOf(req).user.id;
     const managed = ctx.managedTurn;
-    if (!managed) return rtcConfigFor(ctx.config.ice, userId);
-    return rtcConfigFor({ ...ctx.config.ice, turnSecret: managed.secret }, userId, Date.now(), managed.urlsFor(req.hostname));
+    const config = managed
+      ? rtcConfigFor({ ...ctx.config.ice, turnSecret: managed.secret }, userId, Date.now(), managed.urlsFor(req.hostname))
+      : rtcConfigFor(ctx.config.ice, userId);
+    if (config.iceServers.some((s) => s.credential !== undefined)) ctx.metrics.turnCredentials.inc();
+    return config;
   });
 };
