@@ -19,7 +19,8 @@ import { rtcRoutes } from './features/rtc/rtc-routes.ts';
 import { UsersStore } from './features/users/users-store.ts';
 import { usersRoutes } from './features/users/users-routes.ts';
 import { AppError } from './lib/errors.ts';
-import { isAllowedOrigin } from './lib/origin.ts';
+import { memoryLimiters, type LimiterFactory } from './lib/limiter.ts';
+import { isAllowedOrigin, proxyTrust } from './lib/origin.ts';
 import { Realtime } from './realtime/realtime.ts';
 
 export interface BuiltApp {
@@ -34,22 +35,25 @@ export interface BuiltApp {
  */
 export async function buildApp(
   config: Config,
-  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string } } = {},
+  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string }; limiters?: LimiterFactory } = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: { level: config.logLevel } }),
     bodyLimit: LIMITS.httpBodyMaxBytes,
-    trustProxy: config.trustProxy,
+    // Only the listed proxies: Fastify then takes req.ip from the nearest untrusted X-Forwarded-For hop.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
   });
+  const proxies = proxyTrust(config.trustProxy);
+  const limiters = opts.limiters ?? memoryLimiters;
 
   const db = opts.db ?? createDb(config.database, (err) => app.log.warn({ err }, 'database connection lost; the pool replaces it'));
   await migrate(db);
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);
-  const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, trustProxy: config.trustProxy });
+  const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, proxies });
   const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
-  const ctx: AppContext = { config, db, sessions, realtime, metrics, users: new UsersStore(db), chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
+  const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, users: new UsersStore(db), chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
@@ -71,7 +75,7 @@ export async function buildApp(
   // Cross-site form posts cannot send JSON, and SameSite=Lax keeps the cookie off cross-site
   // sub-requests; refusing a foreign Origin on writes closes what is left.
   app.addHook('onRequest', async (req) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !isAllowedOrigin(req.raw, { extraOrigins: config.extraOrigins, trustProxy: config.trustProxy })) {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers.origin && !isAllowedOrigin(req.raw, { extraOrigins: config.extraOrigins, proxies })) {
       throw new AppError('forbidden', 'Cross-origin request refused');
     }
   });

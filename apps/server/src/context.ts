@@ -4,6 +4,7 @@ import type { SessionsStore } from './features/auth/sessions-store.ts';
 import type { ChatStore } from './features/chat/chat-store.ts';
 import type { Metrics } from './features/metrics/metrics.ts';
 import type { UsersStore } from './features/users/users-store.ts';
+import type { LimiterFactory } from './lib/limiter.ts';
 import type { Realtime } from './realtime/realtime.ts';
 
 /** What route plugins and socket handlers share. Built once in buildApp. */
@@ -16,6 +17,8 @@ export interface AppContext {
   realtime: Realtime;
   /** This node's Prometheus figures (always counted; served at /metrics when METRICS_TOKEN is set). */
   metrics: Metrics;
+  /** Builds every rate limit: memory for one node, Redis for several (lib/limiter.ts). */
+  limiters: LimiterFactory;
   /** Set when Parley runs coturn itself (TURN_MODE=auto without TURN_URLS). */
   managedTurn?: ManagedTurn;
 }

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
+import type { SignInLimits } from './features/auth/sign-in-guard.ts';
 import type { IceSettings } from './features/rtc/ice-config.ts';
 import { iceUrlProblem, splitUrls } from './features/rtc/ice-urls.ts';
 
@@ -21,6 +23,31 @@ const origins = z
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .pipe(z.array(z.url({ message: 'each entry must be an origin such as https://parley.example.org' })));
 
+/**
+ * The reverse proxies whose X-Forwarded-* headers are believed: addresses, CIDRs, or proxy-addr's
+ * names (loopback, linklocal, uniquelocal). Never "every hop": `1`/`true` would let any client
+ * choose the address the throttles and the logs see.
+ */
+const trustProxy = z
+  .string()
+  .transform((v) => (['', '0', 'false', 'no'].includes(v.trim()) ? [] : v.split(',').map((s) => s.trim()).filter(Boolean)))
+  .superRefine((list, ctx) => {
+    if (list.some((e) => ['1', 'true', 'yes', '*'].includes(e))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'no longer accepts 1/true (that trusts every hop, so any client could forge its address); list your proxy addresses or CIDRs, e.g. 127.0.0.1 or 10.0.0.0/8',
+      });
+      return;
+    }
+    try {
+      proxyAddr.compile(list);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `must be addresses or CIDRs separated by commas, e.g. 127.0.0.1,10.0.0.0/8 (${(err as Error).message})` });
+    }
+  });
+
+const count = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
+
 /** Every configuration variable, with its default. docs/configuration in the README mirrors this. */
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -31,7 +58,11 @@ export const EnvSchema = z.object({
   PARLEY_DEMO_USERS: bool.optional(),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24 * 14),
   PARLEY_ORIGINS: origins.default([]),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: trustProxy.default([]),
+  SIGNIN_PAIR_MAX: count(1, 1000, 5),
+  SIGNIN_ACCOUNT_MAX: count(1, 100_000, 20),
+  SIGNIN_ADDRESS_MAX: count(1, 100_000, 50),
+  SIGNIN_VERIFY_CONCURRENCY: count(1, 64, 2),
   WEB_DIST: z.string().optional(),
   CALL_RING_TIMEOUT_S: z.coerce.number().min(1).max(600).default(45),
   CALL_RECONNECT_GRACE_S: z.coerce.number().min(0.5).max(300).default(10),
@@ -88,7 +119,9 @@ export interface Config {
   sessionTtlMs: number;
   /** Origins allowed besides the one the request was addressed to. */
   extraOrigins: string[];
-  trustProxy: boolean;
+  /** Proxy addresses/CIDRs whose X-Forwarded-* headers count; empty: none. */
+  trustProxy: string[];
+  signIn: SignInLimits;
   webDist: string;
   calls: { ringTimeoutMs: number; reconnectGraceMs: number };
   ice: IceSettings;
@@ -137,6 +170,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     extraOrigins: e.PARLEY_ORIGINS.map((o) => new URL(o).origin),
     trustProxy: e.TRUST_PROXY,
+    signIn: { perPair: e.SIGNIN_PAIR_MAX, perAccount: e.SIGNIN_ACCOUNT_MAX, perAddress: e.SIGNIN_ADDRESS_MAX, verifyConcurrency: e.SIGNIN_VERIFY_CONCURRENCY },
     webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'apps/web/dist')),
     calls: { ringTimeoutMs: e.CALL_RING_TIMEOUT_S * 1000, reconnectGraceMs: e.CALL_RECONNECT_GRACE_S * 1000 },
     ice: {

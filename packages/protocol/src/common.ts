@@ -56,7 +56,7 @@ export const ERROR_CODES = [
   'conflict',
   /** The payload is larger than the documented limit. */
   'payload_too_large',
-  /** Too many attempts; retry after the time given in the message. */
+  /** Too many attempts or events; retry after `retryAfter` seconds (also the HTTP `Retry-After` header). */
   'rate_limited',
   /** The other person's account is deactivated. */
   'recipient_inactive',
@@ -74,6 +74,8 @@ export const ApiError = z.object({
     message: z.string(),
     /** Per-field problems for `bad_request`, keyed by dotted path. */
     fields: z.record(z.string(), z.string()).optional(),
+    /** For `rate_limited`: seconds until the same request may succeed. */
+    retryAfter: z.number().int().positive().optional(),
   }),
 });
 export type ApiError = z.infer<typeof ApiError>;

@@ -29,7 +29,14 @@ export class AppError extends Error {
     return STATUS[this.code];
   }
   toBody(): ApiError {
-    return { error: { code: this.code, message: this.message, ...(this.fields ? { fields: this.fields } : {}) } };
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.fields ? { fields: this.fields } : {}),
+        ...(this.retryAfterS !== undefined ? { retryAfter: this.retryAfterS } : {}),
+      },
+    };
   }
 }
 

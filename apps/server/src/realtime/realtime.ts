@@ -7,7 +7,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Session, SessionsStore } from '../features/auth/sessions-store.ts';
 import { SESSION_COOKIE } from '../features/auth/cookie.ts';
 import type { User } from '../features/users/users-store.ts';
-import { isAllowedOrigin } from '../lib/origin.ts';
+import { isAllowedOrigin, type ProxyTrust } from '../lib/origin.ts';
 
 export interface SocketData {
   user: User;
@@ -55,7 +55,7 @@ export class Realtime {
     httpServer: HttpServer,
     private readonly sessions: SessionsStore,
     private readonly log: FastifyBaseLogger,
-    opts: { extraOrigins: string[]; trustProxy: boolean },
+    opts: { extraOrigins: string[]; proxies: ProxyTrust },
   ) {
     this.io = new Server(httpServer, {
       maxHttpBufferSize: LIMITS.socketFrameMaxBytes,

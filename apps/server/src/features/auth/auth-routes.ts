@@ -3,38 +3,28 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { AppError, parse } from '../../lib/errors.ts';
 import { DUMMY_HASH_PROMISE, verifyPassword } from '../../lib/password.ts';
-import { FailureLimiter } from '../../lib/rate-limit.ts';
 import { SESSION_COOKIE } from './cookie.ts';
 import { requireSession, sessionOf } from './guards.ts';
-
-const MINUTE = 60_000;
+import { SignInGuard } from './sign-in-guard.ts';
 
 export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  // See docs/decisions/002-sign-in-throttling.md for why three keys.
-  const byPair = new FailureLimiter(5, 5 * MINUTE);
-  const byAccount = new FailureLimiter(20, 5 * MINUTE);
-  const byAddress = new FailureLimiter(50, 15 * MINUTE);
+  const guard = new SignInGuard(ctx.limiters, ctx.config.signIn);
 
   app.post('/api/auth/login', async (req, reply) => {
     const body = parse(LoginRequest, req.body, 'sign-in');
-    const keys = { pair: `${body.email}|${req.ip}`, account: body.email, address: req.ip };
-    const waitMs = Math.max(byPair.blockedFor(keys.pair), byAccount.blockedFor(keys.account), byAddress.blockedFor(keys.address));
-    if (waitMs > 0) {
-      const s = Math.ceil(waitMs / 1000);
-      req.log.warn({ email: body.email, ip: req.ip }, 'sign-in throttled');
-      throw new AppError('rate_limited', `Too many failed sign-in attempts. Try again in ${s} seconds.`, undefined, s);
-    }
     const row = await ctx.users.byEmail(body.email);
-    const ok = await verifyPassword(body.password, row?.password_hash ?? (await DUMMY_HASH_PROMISE));
+    let ok: boolean;
+    try {
+      ok = await guard.attempt(body.email, req.ip, async () => (await verifyPassword(body.password, row?.password_hash ?? (await DUMMY_HASH_PROMISE))) && !!row);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'rate_limited') req.log.warn({ email: body.email, ip: req.ip }, 'sign-in throttled');
+      throw err;
+    }
     if (!row || !ok) {
-      byPair.fail(keys.pair);
-      byAccount.fail(keys.account);
-      byAddress.fail(keys.address);
       req.log.info({ email: body.email, ip: req.ip }, 'sign-in failed');
       throw new AppError('unauthenticated', 'Email or password is incorrect');
     }
     if (row.active !== 1) throw new AppError('forbidden', 'This account has been deactivated. Ask an administrator.');
-    byPair.reset(keys.pair);
     const { token, session } = await ctx.sessions.create(row.id);
     reply.setCookie(SESSION_COOKIE, token, {
       path: '/',

@@ -1,0 +1,70 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+
+/**
+ * Every limit in Parley (sign-in, socket events, REST, connections) is a `Limiter`: a budget of
+ * `points` per key in a fixed window of `durationS` seconds, spent atomically. The memory store
+ * serves one node; several nodes (issue #8) pass a factory built on rate-limiter-flexible's
+ * RateLimiterRedis with the same options, and nothing else changes.
+ */
+export interface Limiter {
+  /** Takes `points` from `key`'s budget. Atomic: of N parallel calls, only the budget's worth are allowed. */
+  consume(key: string, points?: number): Promise<LimitResult>;
+  /** Gives `points` back, e.g. a sign-in attempt reserved before the password was checked and that succeeded. */
+  reward(key: string, points?: number): Promise<void>;
+  /** What `key` has spent in its current window, without spending. */
+  peek(key: string): Promise<{ consumed: number; msLeft: number }>;
+  delete(key: string): Promise<void>;
+}
+
+export interface LimitResult {
+  allowed: boolean;
+  /** Points spent in the window, this call's included. */
+  consumed: number;
+  /** When not allowed: milliseconds until the window ends. */
+  retryAfterMs: number;
+}
+
+export interface LimiterSpec {
+  /** Unique per limit: the key prefix in a shared store. */
+  name: string;
+  points: number;
+  durationS: number;
+}
+
+export type LimiterFactory = (spec: LimiterSpec) => Limiter;
+
+type Store = RateLimiterMemory;
+
+function wrap(store: Store): Limiter {
+  const settle = (r: RateLimiterRes, allowed: boolean): LimitResult => ({
+    allowed,
+    consumed: r.consumedPoints,
+    retryAfterMs: allowed ? 0 : Math.max(1, r.msBeforeNext),
+  });
+  return {
+    async consume(key, points = 1) {
+      try {
+        return settle(await store.consume(key, points), true);
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return settle(err, false);
+        throw err;
+      }
+    },
+    async reward(key, points = 1) {
+      await store.reward(key, points);
+    },
+    async peek(key) {
+      const r = await store.get(key);
+      return r ? { consumed: Math.max(0, r.consumedPoints), msLeft: r.msBeforeNext } : { consumed: 0, msLeft: 0 };
+    },
+    async delete(key) {
+      await store.delete(key);
+    },
+  };
+}
+
+/** One node: counters in this process's memory. */
+export const memoryLimiters: LimiterFactory = (spec) => wrap(new RateLimiterMemory({ keyPrefix: spec.name, points: spec.points, duration: spec.durationS }));
+
+/** Seconds for a Retry-After header or a `retryAfter` field: whole seconds, at least 1. */
+export const retryAfterS = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
