@@ -61,6 +61,9 @@ const PACKAGES = [
   // The network lab: namespaces and veths (ip), a TLS certificate for TURNS (openssl).
   { pkg: 'iproute2', find: () => which('ip') },
   { pkg: 'openssl', find: () => which('openssl') },
+  // Several nodes: the shared fan-out and call state (Redis), the proxy in front of them (nginx).
+  { pkg: 'redis-server', find: () => which('redis-server') },
+  { pkg: 'nginx', find: () => which('nginx') },
 ];
 
 function survey() {
