@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
-import { LIMITS } from '@parley/protocol';
+import { LIMITS, type CreateUserRequest } from '@parley/protocol';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AppContext, ManagedTurn } from './context.ts';
-import { createDb, migrate, ping, type Db } from './db/database.ts';
+import { createDb, ping, type Db } from './db/database.ts';
+import { setUpDatabase } from './db/setup.ts';
 import type { Config } from './env.ts';
 import { authRoutes } from './features/auth/auth-routes.ts';
 import { CallManager } from './features/calls/call-manager.ts';
@@ -16,6 +17,7 @@ import { ChatStore } from './features/chat/chat-store.ts';
 import { Metrics } from './features/metrics/metrics.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { rtcRoutes } from './features/rtc/rtc-routes.ts';
+import { seedDemoUsers } from './features/users/demo-users.ts';
 import { UsersStore } from './features/users/users-store.ts';
 import { usersRoutes } from './features/users/users-routes.ts';
 import { AppError } from './lib/errors.ts';
@@ -27,6 +29,8 @@ export interface BuiltApp {
   app: FastifyInstance;
   ctx: AppContext;
   calls: CallManager;
+  /** The demo accounts this start created (none when the database had users). */
+  demoUsersCreated: CreateUserRequest[];
 }
 
 /**
@@ -35,7 +39,7 @@ export interface BuiltApp {
  */
 export async function buildApp(
   config: Config,
-  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string }; limiters?: LimiterFactory } = {},
+  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string }; limiters?: LimiterFactory; seedDemoUsers?: boolean } = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
@@ -48,12 +52,13 @@ export async function buildApp(
   const limiters = opts.limiters ?? memoryLimiters;
 
   const db = opts.db ?? createDb(config.database, (err) => app.log.warn({ err }, 'database connection lost; the pool replaces it'));
-  await migrate(db);
+  const users = new UsersStore(db);
+  const demoUsersCreated = await setUpDatabase(db, config.database.kind, async () => (opts.seedDemoUsers ? seedDemoUsers(users) : []));
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);
   const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, proxies });
   const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
-  const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, users: new UsersStore(db), chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
+  const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, users, chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
@@ -123,5 +128,5 @@ export async function buildApp(
     metrics.close();
   });
 
-  return { app, ctx, calls };
+  return { app, ctx, calls, demoUsersCreated };
 }

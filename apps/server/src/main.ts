@@ -5,7 +5,6 @@ import { buildApp } from './app.ts';
 import type { ManagedTurn } from './context.ts';
 import { ConfigError, loadConfig, type Config } from './env.ts';
 import { findTurnserver, ManagedCoturn } from './features/rtc/managed-coturn.ts';
-import { seedDemoUsers } from './features/users/demo-users.ts';
 import { lanAddresses, selfSignedCertificate, terminalQr } from './lib/lan.ts';
 
 let config: Config;
@@ -63,15 +62,12 @@ async function tlsOptions(): Promise<{ key: string; cert: string } | undefined> 
 
 const managed = await startManagedTurn();
 const https = await tlsOptions();
-const { app, ctx } = await buildApp(config, { logger: log, ...(managed ? { managedTurn: managed.turn } : {}), ...(https ? { https } : {}) });
+const { app, ctx, demoUsersCreated: created } = await buildApp(config, { logger: log, seedDemoUsers: config.demoUsers, ...(managed ? { managedTurn: managed.turn } : {}), ...(https ? { https } : {}) });
 if (managed) app.addHook('onClose', () => managed.coturn.stop());
 
-if (config.demoUsers) {
-  const created = await seedDemoUsers(ctx.users);
-  if (created.length > 0) {
-    app.log.info({ users: created.map((u) => u.email) }, 'demo users created');
-    console.log(['', 'Demo accounts (password "parley-demo"):', ...created.map((u) => `  ${u.name.padEnd(12)} ${u.email.padEnd(20)} ${u.role}`), ''].join('\n'));
-  }
+if (created.length > 0) {
+  app.log.info({ users: created.map((u) => u.email) }, 'demo users created');
+  console.log(['', 'Demo accounts (password "parley-demo"):', ...created.map((u) => `  ${u.name.padEnd(12)} ${u.email.padEnd(20)} ${u.role}`), ''].join('\n'));
 }
 
 const cleanup = setInterval(() => void ctx.sessions.deleteExpired().catch((err: unknown) => app.log.warn({ err }, 'session cleanup failed')), 3600_000);

@@ -9,7 +9,6 @@ import { inject } from 'vitest';
 import { buildApp, type BuiltApp } from '../app.ts';
 import { createDb, type Db } from '../db/database.ts';
 import { loadConfig, type Config } from '../env.ts';
-import { seedDemoUsers } from '../features/users/demo-users.ts';
 
 export type DbKind = 'sqlite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['sqlite', 'postgres'];
@@ -78,8 +77,7 @@ export async function startTestServer(opts: { kind?: DbKind; env?: Record<string
   // `database`: another test server's, to restart "the same" server; it is not dropped on close.
   const fresh = opts.database ? { database: opts.database, drop: async () => undefined } : await freshDatabase(opts.kind ?? 'sqlite');
   const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', ...opts.env }), database: fresh.database };
-  const built = await buildApp(config);
-  await seedDemoUsers(built.ctx.users);
+  const built = await buildApp(config, { seedDemoUsers: true });
   await built.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = built.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
