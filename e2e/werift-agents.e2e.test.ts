@@ -1,0 +1,140 @@
+// Two Parley devices in Node, each running the call engine on werift, call each other through
+// the real server: invite, ring, answer, connected; a data channel carries messages both ways;
+// RTP flows both ways at the source's rate, counted by each receiver; the hang-up reaches both
+// with its reason. No browser: this is the shape of the load test's peers.
+import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream, type WeriftCallSession } from '@parley/call/werift';
+import type { RTCDataChannel } from 'werift';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NodeDevice } from './support/node-device.ts';
+import { startServer, type TestServer } from './support/server.ts';
+import { ALEX, DANA } from './support/users.ts';
+import { describeDirection, measureRtp, type Direction, remoteTracks, waitEnded, waitState } from './support/werift-call.ts';
+
+/** The source's rate: one Opus frame per 20 ms. */
+const SOURCE_PPS = 50;
+const MEASURE_MS = 2_000;
+/** Well below the 50/s sent: what a busy two-core machine must still deliver. */
+const MIN_PPS = 20;
+
+/** The messages `from` sends arrive on `to`, in order. */
+async function exchange(from: RTCDataChannel, to: RTCDataChannel, messages: readonly string[]): Promise<string[]> {
+  const got: string[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${got.length} of ${messages.length} messages arrived`)), 5_000);
+    const { unSubscribe } = to.onMessage.subscribe((data) => {
+      got.push(data.toString());
+      if (got.length === messages.length) {
+        clearTimeout(timer);
+        unSubscribe();
+        resolve();
+      }
+    });
+  });
+  for (const m of messages) from.send(m);
+  await done;
+  return got;
+}
+
+describe('two werift devices in Node call each other through the real server', () => {
+  let server: TestServer;
+  let alex: NodeDevice;
+  let dana: NodeDevice;
+
+  beforeAll(async () => {
+    server = await startServer();
+    [alex, dana] = await Promise.all([NodeDevice.signIn('alex', server.url, ALEX), NodeDevice.signIn('dana', server.url, DANA)]);
+  });
+
+  afterAll(async () => {
+    alex?.close();
+    dana?.close();
+    await server?.stop();
+  });
+
+  it('invite, ring, answer, connected; data channel and RTP both ways; hang-up seen on both sides', async () => {
+    const alexMedia = weriftLocalStream('audio');
+    const danaMedia = weriftLocalStream('audio');
+    const alexSource = new RtpSource(alexMedia.audio, { packetsPerSecond: SOURCE_PPS });
+    const danaSource = new RtpSource(danaMedia.audio, { packetsPerSecond: SOURCE_PPS });
+
+    // Alex calls; the data channel is opened on the caller's connection before its first offer.
+    const incoming = dana.nextIncoming();
+    let alexChannel: Promise<RTCDataChannel> | undefined;
+    const alexStates: string[] = [];
+    const call = await alex.call(dana.userId, 'audio', alexMedia.stream, (pc) => {
+      alexChannel = openDataChannel(pc, 'chat');
+    });
+    call.on('state', (s) => alexStates.push(s));
+    const alexRemote = remoteTracks(call);
+    const rang = new Promise<string>((resolve) => call.on('remoteRinging', resolve));
+
+    // Dana's device rings, and Alex hears that it does.
+    const answer: WeriftCallSession = await incoming;
+    expect(answer.state).toBe('ringing');
+    expect(answer.peerUserId).toBe(alex.userId);
+    expect(answer.kind).toBe('audio');
+    expect(await rang).toBe(dana.deviceId);
+    expect(call.state).toBe('outgoing');
+
+    const danaStates: string[] = [];
+    answer.on('state', (s) => danaStates.push(s));
+    const danaRemote = remoteTracks(answer);
+    answer.accept(danaMedia.stream);
+    const danaChannel = acceptDataChannel(dana.peerConnection!, 'chat');
+
+    await Promise.all([waitState(call, 'connected'), waitState(answer, 'connected')]);
+    expect(alexStates).toEqual(['connecting', 'connected']);
+    expect(danaStates).toEqual(['connecting', 'connected']);
+
+    // Messages both ways on the data channel.
+    const [a, d] = await Promise.all([alexChannel!, danaChannel]);
+    const toDana = Array.from({ length: 20 }, (_, i) => `alex → dana #${i}`);
+    const toAlex = Array.from({ length: 20 }, (_, i) => `dana → alex #${i}`);
+    const [danaGot, alexGot] = await Promise.all([exchange(a, d, toDana), exchange(d, a, toAlex)]);
+    expect(danaGot).toEqual(toDana);
+    expect(alexGot).toEqual(toAlex);
+
+    // RTP both ways, counted by each receiver over the same window.
+    alexSource.start();
+    danaSource.start();
+    const [alexHears, danaHears] = await Promise.all([alexRemote.audio, danaRemote.audio]);
+    const alexCounter = new RtpCounter(alexHears);
+    const danaCounter = new RtpCounter(danaHears);
+    // Let the first packets arrive before the window opens.
+    await waitFor(() => alexCounter.packets > 0 && danaCounter.packets > 0, 5_000, 'first RTP packets both ways');
+    const [toDanaRtp, toAlexRtp] = (await measureRtp(
+      [
+        { source: alexSource, counter: danaCounter },
+        { source: danaSource, counter: alexCounter },
+      ],
+      MEASURE_MS,
+    )) as [Direction, Direction];
+    console.log(`[werift] ${describeDirection('alex → dana', toDanaRtp)}; ${describeDirection('dana → alex', toAlexRtp)}`);
+    for (const dir of [toDanaRtp, toAlexRtp]) {
+      expect(dir.received.packetsPerSecond).toBeGreaterThanOrEqual(MIN_PPS);
+      // What arrives is what was sent in the same window (give or take the packets in flight).
+      expect(dir.received.packets).toBeGreaterThanOrEqual(dir.sent * 0.9);
+    }
+
+    // Alex hangs up: both ends see user_hangup, Alex as the one who ended it.
+    const danaEnd = waitEnded(answer);
+    call.hangup();
+    expect(await waitEnded(call)).toEqual({ reason: 'user_hangup', by: 'local' });
+    expect(await danaEnd).toEqual({ reason: 'user_hangup', by: 'remote' });
+    alexSource.stop();
+    danaSource.stop();
+
+    // And the media stops with the call: nothing more arrives on Dana's side.
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await danaCounter.measure(1_000);
+    expect(after.packets).toBe(0);
+  });
+});
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,164 @@
+/*
+ * werift's RTCPeerConnection made to behave like a browser's where the engine relies on it.
+ *
+ * - Browsers run setLocalDescription, setRemoteDescription and addIceCandidate through one
+ *   operations chain; werift runs them as they come. Two offers made at once (a data channel and a
+ *   track added in the same tick each ask for negotiation) make werift reject the first with
+ *   "setLocalDescription must use the latest created offer". Here they are chained.
+ * - Browsers fire `negotiationneeded` once, when the chain is empty and signaling is stable; werift
+ *   fires it for each change made in one tick. Here it is coalesced and held until then.
+ *
+ * Everything else is passed through: werift already has the browser's `on…` handlers, implicit
+ * setLocalDescription(), addIceCandidate(null), restartIce() and setConfiguration().
+ */
+import type { MediaStream, MediaStreamTrack, RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver } from 'werift';
+import type {
+  EventHandler,
+  IceCandidateEventLike,
+  IceCandidateInit,
+  PeerConfiguration,
+  PeerConnectionLike,
+  RemoteDescription,
+  SenderLike,
+  TrackEventLike,
+  TransceiverLike,
+} from '../webrtc.ts';
+
+export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack, MediaStream> {
+  /** The werift connection itself: data channels, getStats(), transceivers' RTP. */
+  readonly pc: RTCPeerConnection;
+  #chain: Promise<unknown> = Promise.resolve();
+  #operations = 0;
+  #onnegotiationneeded: EventHandler<unknown> | null | undefined = null;
+  /** werift asked for negotiation while it could not be fired (an operation ran, or not stable). */
+  #negotiationWanted = false;
+  #fireScheduled = false;
+  #closed = false;
+
+  constructor(pc: RTCPeerConnection) {
+    this.pc = pc;
+    pc.onNegotiationneeded.subscribe(() => this.#wantNegotiation());
+    pc.signalingStateChange.subscribe((state) => {
+      if (state === 'stable' && this.#negotiationWanted) this.#scheduleNegotiation();
+    });
+  }
+
+  get signalingState(): string {
+    return this.pc.signalingState;
+  }
+  get iceConnectionState(): string {
+    return this.pc.iceConnectionState;
+  }
+  get connectionState(): string {
+    return this.pc.connectionState;
+  }
+  get localDescription(): { type: string; sdp: string } | null {
+    return this.pc.localDescription;
+  }
+  get remoteDescription(): { type: string; sdp: string } | null {
+    return this.pc.remoteDescription;
+  }
+
+  get onicecandidate(): EventHandler<IceCandidateEventLike> | null | undefined {
+    return this.pc.onicecandidate;
+  }
+  set onicecandidate(handler: EventHandler<IceCandidateEventLike> | null | undefined) {
+    this.pc.onicecandidate = handler ?? null;
+  }
+  get ontrack(): EventHandler<TrackEventLike<MediaStreamTrack, MediaStream>> | null | undefined {
+    return this.pc.ontrack;
+  }
+  set ontrack(handler: EventHandler<TrackEventLike<MediaStreamTrack, MediaStream>> | null | undefined) {
+    this.pc.ontrack = handler ?? null;
+  }
+  get oniceconnectionstatechange(): EventHandler<unknown> | null | undefined {
+    return this.pc.oniceconnectionstatechange;
+  }
+  set oniceconnectionstatechange(handler: EventHandler<unknown> | null | undefined) {
+    this.pc.oniceconnectionstatechange = handler ? () => handler(undefined) : null;
+  }
+  get onconnectionstatechange(): EventHandler<unknown> | null | undefined {
+    return this.pc.onconnectionstatechange;
+  }
+  set onconnectionstatechange(handler: EventHandler<unknown> | null | undefined) {
+    this.pc.onconnectionstatechange = handler ? () => handler(undefined) : null;
+  }
+  get onsignalingstatechange(): EventHandler<unknown> | null | undefined {
+    return this.pc.onsignalingstatechange;
+  }
+  set onsignalingstatechange(handler: EventHandler<unknown> | null | undefined) {
+    this.pc.onsignalingstatechange = handler ?? null;
+  }
+  get onnegotiationneeded(): EventHandler<unknown> | null | undefined {
+    return this.#onnegotiationneeded;
+  }
+  set onnegotiationneeded(handler: EventHandler<unknown> | null | undefined) {
+    this.#onnegotiationneeded = handler;
+  }
+
+  setLocalDescription(): Promise<unknown> {
+    return this.#enqueue(() => this.pc.setLocalDescription());
+  }
+
+  setRemoteDescription(description: RemoteDescription): Promise<unknown> {
+    return this.#enqueue(() => this.pc.setRemoteDescription(description));
+  }
+
+  addIceCandidate(candidate: IceCandidateInit | null): Promise<unknown> {
+    return this.#enqueue(() => this.pc.addIceCandidate(candidate));
+  }
+
+  addTrack(track: MediaStreamTrack, ...streams: MediaStream[]): SenderLike<MediaStreamTrack> {
+    return this.pc.addTrack(track, ...streams);
+  }
+
+  removeTrack(sender: SenderLike<MediaStreamTrack>): void {
+    this.pc.removeTrack(sender as RTCRtpSender);
+  }
+
+  restartIce(): void {
+    this.pc.restartIce();
+  }
+
+  getTransceivers(): TransceiverLike<MediaStreamTrack>[] {
+    return this.pc.getTransceivers().map((t: RTCRtpTransceiver) => t as unknown as TransceiverLike<MediaStreamTrack>);
+  }
+
+  setConfiguration(configuration: PeerConfiguration): void {
+    this.pc.setConfiguration({ iceServers: configuration.iceServers ?? [], iceTransportPolicy: configuration.iceTransportPolicy ?? 'all' });
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    return this.pc.close();
+  }
+
+  #enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    this.#operations++;
+    const run = this.#chain.then(operation);
+    const settle = () => {
+      this.#operations--;
+      if (this.#operations === 0 && this.#negotiationWanted) this.#scheduleNegotiation();
+    };
+    this.#chain = run.then(settle, settle);
+    return run;
+  }
+
+  #wantNegotiation(): void {
+    this.#negotiationWanted = true;
+    this.#scheduleNegotiation();
+  }
+
+  /** Fires `negotiationneeded` once, on a later turn, if it is still wanted and can be acted on. */
+  #scheduleNegotiation(): void {
+    if (this.#fireScheduled) return;
+    this.#fireScheduled = true;
+    setImmediate(() => {
+      this.#fireScheduled = false;
+      if (this.#closed || !this.#negotiationWanted) return;
+      if (this.#operations > 0 || this.pc.signalingState !== 'stable') return; // re-checked when that changes
+      this.#negotiationWanted = false;
+      this.#onnegotiationneeded?.(undefined);
+    });
+  }
+}
