@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Agent } from 'node:https';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
@@ -16,6 +17,10 @@ import { registerChatSocket } from './features/chat/chat-socket.ts';
 import { ChatStore } from './features/chat/chat-store.ts';
 import { Metrics } from './features/metrics/metrics.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
+import { pushRoutes } from './features/push/push-routes.ts';
+import { PushService } from './features/push/push-service.ts';
+import { PushStore } from './features/push/push-store.ts';
+import { loadVapidKeys } from './features/push/vapid.ts';
 import { rtcRoutes } from './features/rtc/rtc-routes.ts';
 import { seedDemoUsers } from './features/users/demo-users.ts';
 import { UsersStore } from './features/users/users-store.ts';
@@ -31,6 +36,7 @@ export interface BuiltApp {
   calls: CallManager;
   /** The demo accounts this start created (none when the database had users). */
   demoUsersCreated: CreateUserRequest[];
+  push: PushService;
 }
 
 /**
@@ -39,7 +45,7 @@ export interface BuiltApp {
  */
 export async function buildApp(
   config: Config,
-  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string }; limiters?: LimiterFactory; seedDemoUsers?: boolean } = {},
+  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string }; limiters?: LimiterFactory; seedDemoUsers?: boolean; pushAgent?: Agent } = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
@@ -58,7 +64,14 @@ export async function buildApp(
   const sessions = new SessionsStore(db, config.sessionTtlMs);
   const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, proxies });
   const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
-  const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, users, chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
+  const vapid = await loadVapidKeys(db, config.push);
+  app.log.info({ source: vapid.source }, 'web push: VAPID keys ready');
+  const push = new PushService(new PushStore(db), realtime, vapid, app.log, {
+    subject: config.push.subject,
+    previews: config.push.previews,
+    ...(opts.pushAgent ? { agent: opts.pushAgent } : {}),
+  });
+  const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, push, users, chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
@@ -94,6 +107,18 @@ export async function buildApp(
   registerChatSocket(ctx, app.log);
   const calls = new CallManager(ctx, app.log);
   calls.register();
+  await app.register(pushRoutes, {
+    ctx,
+    push,
+    calls: {
+      isRinging: (userId, callId) => {
+        const call = calls.callOf(userId);
+        return call?.id === callId && call.state === 'ringing' && call.callee.userId === userId;
+      },
+      // A device id of its own: the decline reaches every device of the person, as from any device.
+      decline: (userId, sessionId, callId) => void calls.reject({ userId, deviceId: `push-${sessionId.slice(0, 8)}` }, callId, 'declined'),
+    },
+  });
 
   app.get('/healthz', async (_req, reply) => {
     try {
@@ -124,9 +149,10 @@ export async function buildApp(
   app.addHook('onClose', async () => {
     calls.close();
     await realtime.close();
+    await push.settled();
     await db.destroy();
     metrics.close();
   });
 
-  return { app, ctx, calls, demoUsersCreated };
+  return { app, ctx, calls, demoUsersCreated, push };
 }

@@ -3,6 +3,7 @@ import type { Config } from './env.ts';
 import type { SessionsStore } from './features/auth/sessions-store.ts';
 import type { ChatStore } from './features/chat/chat-store.ts';
 import type { Metrics } from './features/metrics/metrics.ts';
+import type { PushNotifier } from './features/push/push-service.ts';
 import type { UsersStore } from './features/users/users-store.ts';
 import type { LimiterFactory } from './lib/limiter.ts';
 import type { Realtime } from './realtime/realtime.ts';
@@ -19,6 +20,8 @@ export interface AppContext {
   metrics: Metrics;
   /** Builds every rate limit: memory for one node, Redis for several (lib/limiter.ts). */
   limiters: LimiterFactory;
+  /** Web Push to sessions that have no live socket (features/push). */
+  push: PushNotifier;
   /** Set when Parley runs coturn itself (TURN_MODE=auto without TURN_URLS). */
   managedTurn?: ManagedTurn;
 }

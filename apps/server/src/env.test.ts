@@ -32,6 +32,21 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*got "${value}"`));
   });
 
+  it('takes a VAPID key pair only whole and well-formed; previews are off by default', () => {
+    const pub = 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM';
+    const priv = 'eSwV8y2Wx2O6wSUmqXYPsMvNAUqNVR2-Xb4QUq5ICJs';
+    expect(loadConfig({}).push).toEqual({ vapid: undefined, subject: 'mailto:admin@parley.invalid', previews: false, allowLocalEndpoints: false });
+    expect(loadConfig({ VAPID_PUBLIC_KEY: pub, VAPID_PRIVATE_KEY: priv, VAPID_SUBJECT: 'mailto:it@clinic.example', PUSH_PREVIEWS: '1' }).push).toMatchObject({
+      vapid: { publicKey: pub, privateKey: priv },
+      subject: 'mailto:it@clinic.example',
+      previews: true,
+    });
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: pub })).toThrow(/VAPID_PRIVATE_KEY: VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together/);
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: pub.slice(0, 40), VAPID_PRIVATE_KEY: priv })).toThrow(/VAPID_PUBLIC_KEY: must be an uncompressed P-256/);
+    expect(() => loadConfig({ VAPID_PUBLIC_KEY: pub, VAPID_PRIVATE_KEY: 'abc' })).toThrow(/VAPID_PRIVATE_KEY: must be a 32-byte/);
+    expect(() => loadConfig({ VAPID_SUBJECT: 'admin@clinic.example' })).toThrow(/VAPID_SUBJECT: must be a mailto: or https: URL/);
+  });
+
   it('stops the server process with that message', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'main.ts')], {
       env: { ...process.env, PORT: 'eighty', DATABASE_URL: ':memory:' },

@@ -79,7 +79,23 @@ export const EnvSchema = z.object({
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  VAPID_PUBLIC_KEY: z.string().trim().min(1).optional(),
+  VAPID_PRIVATE_KEY: z.string().trim().min(1).optional(),
+  VAPID_SUBJECT: z.string().trim().regex(/^(mailto:.+|https:\/\/.+)$/, 'must be a mailto: or https: URL').default('mailto:admin@parley.invalid'),
+  PUSH_PREVIEWS: bool.default(false),
+  PUSH_ALLOW_LOCAL_ENDPOINTS: bool.default(false),
 }).superRefine((e, ctx) => {
+  if (!!e.VAPID_PUBLIC_KEY !== !!e.VAPID_PRIVATE_KEY) {
+    ctx.addIssue({ code: 'custom', path: [e.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'], message: 'VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together' });
+  }
+  const keyBytes = (v: string | undefined) => (v && /^[A-Za-z0-9_-]+$/.test(v) ? Buffer.from(v, 'base64url') : undefined);
+  const pub = keyBytes(e.VAPID_PUBLIC_KEY);
+  if (e.VAPID_PUBLIC_KEY && !(pub?.length === 65 && pub[0] === 4)) {
+    ctx.addIssue({ code: 'custom', path: ['VAPID_PUBLIC_KEY'], message: 'must be an uncompressed P-256 public key in base64url (87 characters, as `npx web-push generate-vapid-keys` prints)' });
+  }
+  if (e.VAPID_PRIVATE_KEY && keyBytes(e.VAPID_PRIVATE_KEY)?.length !== 32) {
+    ctx.addIssue({ code: 'custom', path: ['VAPID_PRIVATE_KEY'], message: 'must be a 32-byte P-256 private key in base64url (43 characters)' });
+  }
   if (!!e.TLS_CERT !== !!e.TLS_KEY) {
     ctx.addIssue({ code: 'custom', path: [e.TLS_CERT ? 'TLS_KEY' : 'TLS_CERT'], message: 'TLS_CERT and TLS_KEY go together' });
   }
@@ -133,6 +149,15 @@ export interface Config {
   tls: { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' } | undefined;
   /** Bearer token for GET /metrics; unset: no /metrics route. */
   metricsToken: string | undefined;
+  push: {
+    /** Given by VAPID_PUBLIC_KEY/VAPID_PRIVATE_KEY; else a pair is made on first start and kept in the database. */
+    vapid: { publicKey: string; privateKey: string } | undefined;
+    subject: string;
+    /** PUSH_PREVIEWS=1: message notifications show the text. Off by default: a locked screen is not private. */
+    previews: boolean;
+    /** PUSH_ALLOW_LOCAL_ENDPOINTS=1: accept push endpoints on loopback and private addresses (a local push service in tests). */
+    allowLocalEndpoints: boolean;
+  };
 }
 
 export class ConfigError extends Error {
@@ -186,5 +211,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     turnPort: e.TURN_PORT,
     tls: e.TLS_CERT && e.TLS_KEY ? { kind: 'files', certFile: e.TLS_CERT, keyFile: e.TLS_KEY } : e.HTTPS ? { kind: 'self-signed' } : undefined,
     metricsToken: e.METRICS_TOKEN,
+    push: {
+      vapid: e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY } : undefined,
+      subject: e.VAPID_SUBJECT,
+      previews: e.PUSH_PREVIEWS,
+      allowLocalEndpoints: e.PUSH_ALLOW_LOCAL_ENDPOINTS,
+    },
   };
 }

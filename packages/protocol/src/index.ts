@@ -5,3 +5,4 @@ export type * from './socket.ts';
 export * from './call.ts';
 export * from './call-history.ts';
 export * from './rtc.ts';
+export * from './push.ts';

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Config } from '../env.ts';
 import * as init from './migrations/2026-11-26T1200-init.ts';
 import * as callHistory from './migrations/2026-11-26T1300-call-history.ts';
+import * as push from './migrations/2026-12-01T1000-push.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -14,6 +15,7 @@ export type Db = Kysely<Database>;
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26T1200-init': init,
   '2026-11-26T1300-call-history': callHistory,
+  '2026-12-01T1000-push': push,
 };
 
 const PG_INT8 = 20;

@@ -48,10 +48,30 @@ export interface MessagesTable {
   created_at: number;
 }
 
+/** The server's VAPID key pair, base64url (web-push's format). One row, id 1. */
+export interface VapidKeysTable {
+  id: number;
+  public_key: string;
+  private_key: string;
+  created_at: number;
+}
+
+/** One browser's push subscription, owned by the auth session that stored it. */
+export interface PushSubscriptionsTable {
+  endpoint: string;
+  session_id: string;
+  user_id: string;
+  p256dh: string;
+  auth: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
   conversations: ConversationsTable;
   conversation_members: ConversationMembersTable;
   messages: MessagesTable;
+  vapid_keys: VapidKeysTable;
+  push_subscriptions: PushSubscriptionsTable;
 }

@@ -132,14 +132,22 @@ export class Realtime {
 
   /** How many devices of the user are connected to this node. */
   deviceCount(userId: string): number {
-    const room = this.io.sockets.adapter.rooms.get(userRoom(userId));
-    if (!room) return 0;
+    return this.deviceIds(userId).size;
+  }
+
+  /** The ids of the user's devices connected to this node. */
+  deviceIds(userId: string): Set<string> {
     const devices = new Set<string>();
-    for (const id of room) {
+    for (const id of this.io.sockets.adapter.rooms.get(userRoom(userId)) ?? []) {
       const s = this.io.sockets.sockets.get(id);
       if (s) devices.add(s.data.deviceId);
     }
-    return devices.size;
+    return devices;
+  }
+
+  /** Whether any device signed in with this session has a socket on this node. */
+  isSessionOnline(sessionId: string): boolean {
+    return (this.io.sockets.adapter.rooms.get(sessionRoom(sessionId))?.size ?? 0) > 0;
   }
 
   isDeviceOnline(userId: string, deviceId: string): boolean {

@@ -73,11 +73,13 @@ export interface TestServer extends BuiltApp {
 }
 
 /** A real Parley server on a random loopback port, with the demo users, on a fresh database. */
-export async function startTestServer(opts: { kind?: DbKind; env?: Record<string, string>; database?: Config['database'] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  opts: { kind?: DbKind; env?: Record<string, string>; database?: Config['database']; app?: Parameters<typeof buildApp>[1] } = {},
+): Promise<TestServer> {
   // `database`: another test server's, to restart "the same" server; it is not dropped on close.
   const fresh = opts.database ? { database: opts.database, drop: async () => undefined } : await freshDatabase(opts.kind ?? 'sqlite');
   const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', ...opts.env }), database: fresh.database };
-  const built = await buildApp(config, { seedDemoUsers: true });
+  const built = await buildApp(config, { seedDemoUsers: true, ...opts.app });
   await built.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = built.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;

@@ -46,6 +46,8 @@ export interface ActiveCall {
   setupMeasured?: boolean;
   /** Rebuilt from call.resume after a server restart: set while the second device has not resumed. */
   awaitingResume?: { deviceId: string; timer: NodeJS.Timeout };
+  /** The callee's devices that have been sent the invite; one that connects later gets it then. */
+  invited?: Set<string>;
 }
 
 type Sender = { userId: string; deviceId: string };
@@ -100,6 +102,7 @@ export class CallManager {
 
     const device: Sender = { userId: socket.data.user.id, deviceId: socket.data.deviceId };
     this.reconnected(device);
+    this.inviteLateDevice(device);
     socket.on('disconnect', () => this.maybeGone(device));
   }
 
@@ -120,6 +123,8 @@ export class CallManager {
     const callee = await this.ctx.users.byId(p.toUserId);
     if (!callee) throw new AppError('not_found', 'No such user');
     if (callee.active !== 1) throw new AppError('recipient_inactive', `${callee.name}'s account is deactivated`);
+    // With no device online, a subscribed browser can still be rung by push (features/push).
+    const pushable = this.ctx.realtime.deviceCount(p.toUserId) === 0 && (await this.ctx.push.canRing(p.toUserId));
     // Everything below is synchronous: no other event can interleave with these checks.
     if (this.calls.has(p.callId)) throw new AppError('conflict', 'This call id is already in use');
 
@@ -144,7 +149,7 @@ export class CallManager {
       void this.record({ id: p.callId, kind: p.kind, callerId: from.userId, calleeId: p.toUserId }, 'busy', null);
       return {};
     }
-    if (targets === 0) {
+    if (targets === 0 && !pushable) {
       this.event(p.callId, 'call.invite', { ...base, outcome: 'unavailable' });
       this.ctx.realtime.toDevice(from.userId, from.deviceId).emit('call.ended', { callId: p.callId, reason: 'unavailable' });
       this.ctx.metrics.callEnded('unavailable', false);
@@ -169,7 +174,9 @@ export class CallManager {
     this.ctx.realtime
       .toUsers(callee.id)
       .emit('call.invite', { callId: call.id, fromUserId: from.userId, fromDeviceId: from.deviceId, kind: p.kind, fromName });
-    this.event(call.id, 'call.invite', { ...base, outcome: 'ringing' });
+    call.invited = this.ctx.realtime.deviceIds(callee.id);
+    this.ctx.push.callRinging({ callId: call.id, calleeId: callee.id, callerName: fromName, kind: p.kind, expiresAt: call.createdAt + this.ctx.config.calls.ringTimeoutMs });
+    this.event(call.id, 'call.invite', { ...base, outcome: 'ringing', pushed: pushable || undefined });
     return {};
   }
 
@@ -193,6 +200,7 @@ export class CallManager {
     call.callee.deviceId = from.deviceId;
     call.acceptedAt = Date.now();
     clearTimeout(call.ringTimer);
+    this.ctx.push.callClosed(callId, 'answered_elsewhere');
     const rt = this.ctx.realtime;
     rt.toDevice(call.caller.userId, call.caller.deviceId!).emit('call.accept', { callId, fromUserId: from.userId, fromDeviceId: from.deviceId });
     rt.toUserExceptDevice(from.userId, from.deviceId).emit('call.answered_elsewhere', { callId, fromUserId: from.userId, fromDeviceId: from.deviceId });
@@ -374,6 +382,16 @@ export class CallManager {
     );
   }
 
+  /** A callee device that connects while its call rings (woken by a push, a new tab) rings too. */
+  private inviteLateDevice(device: Sender): void {
+    const call = this.callOf(device.userId);
+    if (call?.state !== 'ringing' || call.callee.userId !== device.userId || call.invited?.has(device.deviceId)) return;
+    call.invited?.add(device.deviceId);
+    const { caller } = call;
+    this.ctx.realtime.toDevice(device.userId, device.deviceId).emit('call.invite', { callId: call.id, fromUserId: caller.userId, fromDeviceId: caller.deviceId!, kind: call.kind, fromName: caller.name });
+    this.event(call.id, 'call.invite', { to: device.userId, device: device.deviceId, outcome: 'late_device_invited' });
+  }
+
   private reconnected(device: Sender): void {
     const call = this.callOf(device.userId);
     const key = `${device.userId}:${device.deviceId}`;
@@ -391,6 +409,7 @@ export class CallManager {
     for (const t of call.graceTimers.values()) clearTimeout(t);
     this.calls.delete(call.id);
     this.ctx.metrics.callEnded(reason, true);
+    this.ctx.push.callClosed(call.id, reason);
     for (const u of [call.caller.userId, call.callee.userId]) if (this.byUser.get(u) === call.id) this.byUser.delete(u);
     const durationS = call.acceptedAt ? Math.round((Date.now() - call.acceptedAt) / 1000) : null;
     this.event(call.id, event, { from: by?.userId, caller: call.caller.userId, callee: call.callee.userId, outcome: reason, durationS, path: call.quality?.path, rttMs: call.quality?.rttMs, lossPct: call.quality?.lossPct });

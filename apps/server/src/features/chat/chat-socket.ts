@@ -15,6 +15,7 @@ export function registerChatSocket(ctx: AppContext, log: FastifyBaseLogger): voi
         const peer = await ctx.chat.peerOf(me.id, message.conversationId);
         // Every device of both people, the sending one included: it dedupes by id.
         ctx.realtime.toUsers(me.id, peer.id).emit('message.new', { message });
+        ctx.push.newMessage({ conversationId: message.conversationId, toUserId: peer.id, fromName: me.name, body: message.body });
         log.info({ conversationId: message.conversationId, seq: message.seq, from: me.id, to: peer.id }, 'message stored');
       }
       return { message };

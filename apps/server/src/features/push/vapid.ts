@@ -1,0 +1,28 @@
+import webpush from 'web-push';
+import type { Db } from '../../db/database.ts';
+import type { Config } from '../../env.ts';
+
+export interface VapidKeys {
+  publicKey: string;
+  privateKey: string;
+}
+
+/**
+ * The server's VAPID key pair: the configured one, else the one in the database, else a new pair
+ * stored there. Browsers subscribe with the public key, so it must outlive restarts: a new pair
+ * would orphan every subscription. Two nodes starting at once on an empty database agree, because
+ * the first insert wins and both read it back.
+ */
+export async function loadVapidKeys(db: Db, config: Config['push']): Promise<VapidKeys & { source: 'env' | 'database' | 'generated' }> {
+  if (config.vapid) return { ...config.vapid, source: 'env' };
+  const stored = await db.selectFrom('vapid_keys').select(['public_key', 'private_key']).where('id', '=', 1).executeTakeFirst();
+  if (stored) return { publicKey: stored.public_key, privateKey: stored.private_key, source: 'database' };
+  const made = webpush.generateVAPIDKeys();
+  await db
+    .insertInto('vapid_keys')
+    .values({ id: 1, public_key: made.publicKey, private_key: made.privateKey, created_at: Date.now() })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+  const row = await db.selectFrom('vapid_keys').select(['public_key', 'private_key']).where('id', '=', 1).executeTakeFirstOrThrow();
+  return { publicKey: row.public_key, privateKey: row.private_key, source: row.public_key === made.publicKey ? 'generated' : 'database' };
+}
