@@ -9,6 +9,7 @@ import type {
   PeerConnectionLike,
   RemoteDescription,
   SenderLike,
+  StatsReportLike,
   StreamLike,
   TrackLike,
 } from './webrtc.ts';
@@ -32,6 +33,8 @@ export interface PeerTransportEvents<Track extends TrackLike, Stream extends Str
   link: (state: LinkState, oldState: LinkState) => void;
   /** An offer or answer could not be created or applied. The call decides whether that is fatal. */
   failure: (error: CallError) => void;
+  /** iceConnectionState or connectionState changed (the raw states, for a status line). */
+  states: (ice: string, connection: string) => void;
 }
 
 export interface PeerTransportOptions<Track extends TrackLike, Stream extends StreamLike<Track>> {
@@ -119,6 +122,20 @@ export class PeerTransport<
 
   get signalingState(): string {
     return this.#pc.signalingState;
+  }
+
+  get iceConnectionState(): string {
+    return this.#pc.iceConnectionState;
+  }
+
+  get connectionState(): string {
+    return this.#pc.connectionState;
+  }
+
+  /** The peer connection's getStats(), or null where it has none (or it is closed). */
+  async getStats(): Promise<StatsReportLike | null> {
+    if (this.#closed || typeof this.#pc.getStats !== 'function') return null;
+    return this.#pc.getStats();
   }
 
   /** Remote candidates waiting for a remote description. */
@@ -413,6 +430,7 @@ export class PeerTransport<
   #updateLink(): void {
     if (this.#closed) return;
     const ice = this.#pc.iceConnectionState;
+    this.safeEmit('states', ice, this.#pc.connectionState);
     const next = foldLinkState(ice, this.#pc.connectionState);
     if (next === this.#link) return;
     const old = this.#link;

@@ -1,3 +1,4 @@
+import type { CallServerEventName } from '@parley/protocol';
 import { CallError } from './errors.ts';
 
 export const CALL_STATES = [
@@ -64,4 +65,118 @@ export function transition(from: CallState, trigger: CallTrigger): CallState {
     throw new CallError('invalid_transition', `no transition "${trigger}" from state "${from}"`);
   }
   return to;
+}
+
+/**
+ * What a session does with each server signal in each state. A signal missing from a state's row
+ * is refused: logged and dropped (server events carry no ack, so there is nobody to answer).
+ * - `ring`: an invite for this idle session; it rings and says so (call.ringing).
+ * - `remote_ringing`: a callee device rings. `remote_accept`: a callee device answered.
+ * - `end`: the server or the peer ended the call; the payload's reason is the end reason.
+ * - `declined_elsewhere`: another device of mine declined; this one stops ringing as declined.
+ * - `answered_elsewhere`: another device of mine answered.
+ * - `hold`: the caller's offer or candidate overtook our accept (glare merge); kept for accept().
+ * - `apply`: a description or candidate from the peer device, for the peer connection.
+ * - `peer_hangup`: the peer device hung up.
+ */
+export const SIGNAL_ACTIONS = [
+  'ring',
+  'remote_ringing',
+  'remote_accept',
+  'end',
+  'declined_elsewhere',
+  'answered_elsewhere',
+  'hold',
+  'apply',
+  'peer_hangup',
+] as const;
+export type SignalAction = (typeof SIGNAL_ACTIONS)[number];
+
+const ANSWERED = {
+  'call.ended': 'end',
+  'call.offer': 'apply',
+  'call.answer': 'apply',
+  'call.ice': 'apply',
+  'call.hangup': 'peer_hangup',
+} as const;
+
+export const ACCEPTS = {
+  idle: { 'call.invite': 'ring' },
+  outgoing: {
+    'call.ringing': 'remote_ringing',
+    'call.accept': 'remote_accept',
+    'call.reject': 'end',
+    'call.busy': 'end',
+    'call.ended': 'end',
+  },
+  ringing: {
+    'call.answered_elsewhere': 'answered_elsewhere',
+    'call.reject': 'declined_elsewhere',
+    'call.cancel': 'end',
+    'call.ended': 'end',
+    'call.offer': 'hold',
+    'call.ice': 'hold',
+  },
+  // call.cancel: our accept crossed the caller's cancel.
+  connecting: { ...ANSWERED, 'call.cancel': 'end' },
+  connected: ANSWERED,
+  reconnecting: ANSWERED,
+  ended: {},
+} as const satisfies Record<CallState, Partial<Record<CallServerEventName, SignalAction>>>;
+
+/** What `state` does with `signal`, or undefined when the state refuses it. */
+export function acceptedAction(state: CallState, signal: CallServerEventName): SignalAction | undefined {
+  const row: Partial<Record<CallServerEventName, SignalAction>> = ACCEPTS[state];
+  return row[signal];
+}
+
+/** The local commands of a session, checked against COMMANDS before they run. */
+export type CallCommand =
+  | 'start'
+  | 'accept'
+  | 'reject'
+  | 'changeTracks'
+  | 'restartIce'
+  | 'resume'
+  | 'reportQuality';
+
+/**
+ * Which commands each state allows. `start`, `accept`, `reject`, `changeTracks` and `restartIce`
+ * throw CallError('invalid_state') where refused; `resume` and `reportQuality` quietly do nothing.
+ */
+export const COMMANDS = {
+  idle: { start: true, changeTracks: true },
+  outgoing: { changeTracks: true },
+  ringing: { accept: true, reject: true, changeTracks: true },
+  connecting: { changeTracks: true, restartIce: true, resume: true, reportQuality: true },
+  connected: { changeTracks: true, restartIce: true, resume: true, reportQuality: true },
+  reconnecting: { changeTracks: true, restartIce: true, resume: true, reportQuality: true },
+  ended: {},
+} as const satisfies Record<CallState, Partial<Record<CallCommand, true>>>;
+
+export function allows(state: CallState, command: CallCommand): boolean {
+  const row: Partial<Record<CallCommand, true>> = COMMANDS[state];
+  return row[command] === true;
+}
+
+/**
+ * What hangup() sends from each state: an outgoing call is cancelled, a ringing one declined, an
+ * answered one hung up (with the reason given); an idle one ends without a word. Nothing once ended.
+ */
+export const HANGUP = {
+  idle: { signal: null, reason: 'cancelled' },
+  outgoing: { signal: 'call.cancel', reason: 'cancelled' },
+  ringing: { signal: 'call.reject', reason: 'declined' },
+  connecting: { signal: 'call.hangup', reason: 'given' },
+  connected: { signal: 'call.hangup', reason: 'given' },
+  reconnecting: { signal: 'call.hangup', reason: 'given' },
+  ended: null,
+} as const satisfies Record<
+  CallState,
+  { signal: 'call.cancel' | 'call.reject' | 'call.hangup' | null; reason: 'cancelled' | 'declined' | 'given' } | null
+>;
+
+/** An answered call: the media path is being set up, is up, or is being restored. */
+export function isAnswered(state: CallState): boolean {
+  return allows(state, 'restartIce');
 }

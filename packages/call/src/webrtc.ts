@@ -86,6 +86,9 @@ export interface PeerConfiguration {
   iceTransportPolicy?: 'all' | 'relay';
 }
 
+/** An RTCStatsReport, or a Map built by a test: stats objects by id. */
+export type StatsReportLike = ReadonlyMap<string, unknown>;
+
 export interface PeerConnectionLike<
   Track extends TrackLike = TrackLike,
   Stream extends StreamLike<Track> = StreamLike<Track>,
@@ -114,6 +117,8 @@ export interface PeerConnectionLike<
   getTransceivers?(): TransceiverLike<Track>[];
   /** Fresh ICE servers (new TURN credentials) before an ICE restart. Optional: werift has none. */
   setConfiguration?(configuration: PeerConfiguration): void;
+  /** Browsers and werift; the engine reads inbound/outbound RTP and the selected pair from it. */
+  getStats?(): Promise<StatsReportLike>;
   /** werift returns a promise, browsers return nothing. */
   close(): unknown;
 }
