@@ -266,13 +266,13 @@ export class CallSession<
       this.#log.warn(`server refused ${type}: ${code}`);
       if (type === 'call.invite') {
         const unreachable = code === 'not_found' || code === 'recipient_inactive';
-        this.#finish(unreachable ? 'unavailable' : 'internal_error', 'remote', null);
+        this.#finish(unreachable ? 'unavailable' : 'internal_error', 'remote', null, undefined, code);
       } else if (type === 'call.accept') {
         const reason = code === 'conflict' ? 'answered_elsewhere' : code === 'not_found' ? 'cancelled' : 'internal_error';
-        this.#finish(reason, 'remote', null);
+        this.#finish(reason, 'remote', null, undefined, code);
       } else if (type === 'call.resume' && code === 'not_found' && isAnswered(this.facts.state)) {
         // The server says the call is over (it ended while this device was away).
-        this.#finish('peer_disconnected', 'remote', null);
+        this.#finish('peer_disconnected', 'remote', null, undefined, code);
       }
       // Anything else refused (an ICE candidate or a measurement racing a server restart, before
       // call.resume has rebuilt the call) is not the end of the call: media does not pass through
@@ -436,7 +436,7 @@ export class CallSession<
    * The one way a call ends: send the closing signal (if any), release everything, move to
    * `ended`, tell listeners. Idempotent.
    */
-  #finish(reason: EndReason, by: CallEnd['by'], closing: Closing | null, diagnosis?: ConnectionDiagnosis): void {
+  #finish(reason: EndReason, by: CallEnd['by'], closing: Closing | null, diagnosis?: ConnectionDiagnosis, refusal?: ErrorCode): void {
     if (this.facts.state === 'ended') return;
     // The closing signal leaves first: a listener that tears the UI down on `ended` must not lose it.
     if (closing && this.facts.callId !== null) {
@@ -454,7 +454,7 @@ export class CallSession<
       }
     }
     this.#local = [];
-    this.facts.end = diagnosis ? { reason, by, diagnosis } : { reason, by };
+    this.facts.end = { reason, by, ...(diagnosis ? { diagnosis } : {}), ...(refusal ? { refusal } : {}) };
     this.#log.info(`Call ended: ${reason} (${by})`);
     this.#move('end');
     this.#emit('ended', this.facts.end);

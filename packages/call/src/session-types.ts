@@ -5,6 +5,7 @@ import type {
   CallServerEventName,
   CallServerPayloads,
   EndReason,
+  ErrorCode,
 } from '@parley/protocol';
 import type { CallState } from './states.ts';
 import type { ConnectionDiagnosis } from './diagnosis.ts';
@@ -26,6 +27,8 @@ export interface CallEnd {
   by: 'local' | 'remote';
   /** On a `connection_failed`: what was gathered with the ICE servers this call had, and so what is wrong. */
   diagnosis?: ConnectionDiagnosis;
+  /** When the server refused a signal of this call (a failed ack): its error code, e.g. `conflict`. */
+  refusal?: ErrorCode;
 }
 
 export interface CallSessionEvents<Track extends TrackLike, Stream extends StreamLike<Track>> {

@@ -173,6 +173,12 @@ export const CallQuality = z.strictObject({
   rttMs: z.number().nonnegative().max(60_000).nullable(),
   /** Share of inbound packets lost over the call, in percent. */
   lossPct: z.number().min(0).max(100).nullable(),
+  /**
+   * Optional (older clients leave it out): the media went one way only for a while, as this device
+   * saw it after an ICE restart did not help. `inbound`: nothing arrived from the peer;
+   * `outbound`: the peer's receiver reports said it got nothing from this device.
+   */
+  oneWay: z.enum(['inbound', 'outbound']).optional(),
 });
 export type CallQuality = z.infer<typeof CallQuality>;
 

@@ -4,6 +4,8 @@
  * implicit offer/answer, implicit rollback, InvalidStateError where a browser throws one,
  * negotiationneeded only when stable — and records every call. ICE is not simulated: tests drive
  * iceConnectionState/connectionState, and "gathering" emits two host candidates and then null.
+ * getStats() simulates RTP while connected: each reading, inbound counters grow unless the test
+ * stopped delivering `inbound`, and the peer's receiver reports grow unless it stopped `outbound`.
  */
 import type {
   EventHandler,
@@ -13,6 +15,7 @@ import type {
   PeerConnectionFactory,
   PeerConnectionLike,
   RemoteDescription,
+  StatsReportLike,
   SenderLike,
   SessionDescriptionLike,
   TrackEventLike,
@@ -95,6 +98,10 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
   readonly remoteTracks = new Map<string, FakeTrack>();
   /** Emit two host candidates and end-of-candidates after each setLocalDescription. */
   autoGather = true;
+  /** Which directions the simulated RTP reaches (see getStats). */
+  readonly delivering = { inbound: true, outbound: true };
+  /** The simulated RTP counters, as getStats() last reported them. */
+  readonly rtp = { packetsReceived: 0, bytesReceived: 0, bytesSent: 0, peerReports: 0 };
 
   onicecandidate: EventHandler<IceCandidateEventLike> | null | undefined = null;
   ontrack: EventHandler<TrackEventLike<FakeTrack, FakeStream>> | null | undefined = null;
@@ -292,7 +299,44 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
     this.connectionState = 'closed';
   }
 
+  /**
+   * A report like a browser's: the selected host pair, one inbound and one outbound audio stream
+   * and the peer's receiver report. While connected every reading moves the counters on: 50 packets
+   * (5 KB) in unless inbound delivery is stopped, 5 KB out, one more receiver report unless
+   * outbound delivery is stopped.
+   */
+  async getStats(): Promise<StatsReportLike> {
+    this.#record('getStats', []);
+    if (this.connectionState === 'connected') {
+      if (this.delivering.inbound) {
+        this.rtp.packetsReceived += 50;
+        this.rtp.bytesReceived += 5_000;
+      }
+      this.rtp.bytesSent += 5_000;
+      if (this.delivering.outbound) this.rtp.peerReports += 1;
+    }
+    const stats: Record<string, unknown>[] = [
+      { id: 'T', type: 'transport', selectedCandidatePairId: 'P' },
+      { id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R', state: 'succeeded', nominated: true, currentRoundTripTime: 0.02 },
+      { id: 'L', type: 'local-candidate', candidateType: 'host', protocol: 'udp' },
+      { id: 'R', type: 'remote-candidate', candidateType: 'host', protocol: 'udp' },
+      { id: 'IA', type: 'inbound-rtp', kind: 'audio', packetsLost: 0, packetsReceived: this.rtp.packetsReceived, bytesReceived: this.rtp.bytesReceived },
+      { id: 'OA', type: 'outbound-rtp', kind: 'audio', bytesSent: this.rtp.bytesSent },
+    ];
+    if (this.rtp.peerReports > 0) stats.push({ id: 'RA', type: 'remote-inbound-rtp', kind: 'audio', roundTripTimeMeasurements: this.rtp.peerReports });
+    return new Map(stats.map((entry) => [entry.id as string, entry]));
+  }
+
   // ---- test drivers ----
+
+  /** The network stops carrying media one way: `inbound` (to us) or `outbound` (to the peer). */
+  stopDelivering(direction: 'inbound' | 'outbound'): void {
+    this.delivering[direction] = false;
+  }
+
+  resumeDelivering(direction: 'inbound' | 'outbound'): void {
+    this.delivering[direction] = true;
+  }
 
   setIceConnectionState(state: string): void {
     this.iceConnectionState = state;

@@ -1,8 +1,7 @@
 import type { PeerConnectionFactory } from '@parley/call';
 import { afterEach, describe, expect, it } from 'vitest';
 // The engine's own fake RTCPeerConnection: the JSEP state machine without a network.
-import { fakePeerConnectionFactory, settle, type FakePeerConnection } from '../../../../../packages/call/src/testing/fake-peer-connection.ts';
-import { RecordingLogger } from '../../../../../packages/call/src/testing/clock.ts';
+import { fakePeerConnectionFactory, RecordingLogger, settle, type FakePeerConnection } from '@parley/call/testing';
 import { CallController, type CallPeer } from './callController.ts';
 import type { Tone } from './tones.ts';
 import { FakeCallSocket, fakeMediaAccess, type Emitted, type FakeMediaAccess, type FakeMediaTrack } from './testing/fakes.ts';

@@ -38,7 +38,8 @@ import {
   type DeviceChoice,
   type MediaAccess,
 } from './media.ts';
-import { QualityMeter, readSample, type CallDetails, type StatsReportLike } from './quality.ts';
+import { QualityMeter, readSample, type CallDetails, type StatsReportLike } from '@parley/call';
+import { poorConnectionText } from './quality.ts';
 import { getRtcConfiguration } from './rtcConfig.ts';
 import { silentTones, type Tone, type TonePlayer } from './tones.ts';
 
@@ -704,7 +705,7 @@ export class CallController {
         record.meter.add(readSample(report, clock.now()));
         this.#reportQuality(record, false);
         if (record.meter.warning !== before.warning) {
-          this.#log.info(record.meter.warning ?? 'Connection quality is back to normal');
+          this.#log.info(record.meter.warning ? poorConnectionText(record.meter.warning) : 'Connection quality is back to normal');
         }
         if (this.#active === record && (record.meter.details !== before.details || record.meter.warning !== before.warning)) this.#publish();
       }
@@ -1043,7 +1044,7 @@ export class CallController {
       mediaError: r.mediaError,
       notice: r.notice,
       details: r.end ? null : r.meter.details,
-      qualityWarning: r.end ? null : r.meter.warning,
+      qualityWarning: r.end || !r.meter.warning ? null : poorConnectionText(r.meter.warning),
       end: r.end,
     };
   }

@@ -1,5 +1,5 @@
 import { describeMediaError } from '../../lib/mediaErrors.ts';
-import { numberField, pairCandidates, selectedPair, stringField, type StatsReportLike } from '../../lib/rtcStats.ts';
+import { numberField, pairCandidates, selectedPair, stringField, type StatsReportLike } from '@parley/call';
 import { parseCandidate, type CandidateError, type CandidateLike, type GatheredCandidate } from './candidates.ts';
 import type { MediaFindings } from './verdict.ts';
 

@@ -1,10 +1,11 @@
 /*
  * Reading RTCStatsReports without trusting their shape: browsers differ in which fields they fill.
- * Shared by the call details (features/call/quality.ts) and the connection test.
+ * Shared by the call quality meter (quality.ts) and the web app's connection test.
  */
 
-/** An RTCStatsReport, or a Map built by a test: stats objects by id. */
-export type StatsReportLike = ReadonlyMap<string, unknown>;
+import type { StatsReportLike } from './webrtc.ts';
+
+export type { StatsReportLike };
 
 /** One stats object, as much of it as we read. */
 export type StatsEntry = Record<string, unknown> & { type?: unknown };
