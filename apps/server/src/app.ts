@@ -28,6 +28,7 @@ import { usersRoutes } from './features/users/users-routes.ts';
 import { AppError } from './lib/errors.ts';
 import { memoryLimiters, type LimiterFactory } from './lib/limiter.ts';
 import { isAllowedOrigin, proxyTrust } from './lib/origin.ts';
+import { registerPresenceSocket } from './realtime/presence-socket.ts';
 import { Realtime } from './realtime/realtime.ts';
 
 export interface BuiltApp {
@@ -105,6 +106,7 @@ export async function buildApp(
   await app.register(rtcRoutes, { ctx });
   if (config.metricsToken) await app.register(metricsRoutes, { ctx, token: config.metricsToken });
   registerChatSocket(ctx, app.log);
+  registerPresenceSocket(realtime, app.log);
   const calls = new CallManager(ctx, app.log);
   calls.register();
   await app.register(pushRoutes, {

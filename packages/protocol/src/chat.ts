@@ -110,5 +110,13 @@ export type ReadEvent = z.infer<typeof ReadEvent>;
 export const PresenceEvent = z.object({ userId: Id, online: z.boolean() });
 export type PresenceEvent = z.infer<typeof PresenceEvent>;
 
+/** `presence.subscribe` / `presence.unsubscribe`: the people whose presence this socket shows. */
+export const PresenceSubscription = z.strictObject({ userIds: z.array(Id).min(1).max(LIMITS.presenceBatchMax) });
+export type PresenceSubscription = z.infer<typeof PresenceSubscription>;
+
+/** The acknowledgement of `presence.subscribe`: who of them is online now (later changes come as `presence`). */
+export const PresenceSnapshot = z.object({ online: z.record(z.string(), z.boolean()) });
+export type PresenceSnapshot = z.infer<typeof PresenceSnapshot>;
+
 export const SessionEndedEvent = z.object({ reason: z.enum(['signed_out', 'deactivated']) });
 export type SessionEndedEvent = z.infer<typeof SessionEndedEvent>;

@@ -19,6 +19,10 @@ export const LIMITS = {
   socketFrameMaxBytes: 64 * 1024,
   /** Conversations one `chat.sync` may name. */
   syncCursorsMax: 500,
+  /** People one `presence.subscribe` or `presence.unsubscribe` may name. */
+  presenceBatchMax: 200,
+  /** People one socket may follow the presence of at once. */
+  presenceSubscriptionsMax: 1000,
 } as const;
 
 export const ROLES = ['admin', 'doctor', 'nurse'] as const;

@@ -4,6 +4,7 @@ import type { PublicUser } from './users.ts';
 import type {
   Message,
   PresenceEvent,
+  PresenceSnapshot,
   ReadEvent,
   SessionEndedEvent,
   SyncResult,
@@ -20,6 +21,10 @@ export interface ClientToServerEvents extends ClientToServerCallEvents {
   'conversation.read': (payload: unknown, ack: (res: Ack<{ unread: number }>) => void) => void;
   /** Payload: SyncRequest. */
   'chat.sync': (payload: unknown, ack: (res: Ack<SyncResult>) => void) => void;
+  /** Payload: PresenceSubscription. Follow these people's presence; the ack says who is online now. */
+  'presence.subscribe': (payload: unknown, ack: (res: Ack<PresenceSnapshot>) => void) => void;
+  /** Payload: PresenceSubscription. */
+  'presence.unsubscribe': (payload: unknown, ack: (res: Ack) => void) => void;
 }
 
 export interface ServerToClientEvents extends ServerToClientCallEvents {
@@ -29,6 +34,7 @@ export interface ServerToClientEvents extends ServerToClientCallEvents {
   'message.new': (e: { message: Message }) => void;
   /** The user read up to `seq` on one device; the others update their unread count. */
   'conversation.read': (e: ReadEvent) => void;
+  /** A followed person's first device connected or last one left (presence.subscribe). */
   'presence': (e: PresenceEvent) => void;
   /** The session was signed out or the account deactivated; the server disconnects right after. */
   'session.ended': (e: SessionEndedEvent) => void;

@@ -8,6 +8,7 @@ import type { Session, SessionsStore } from '../features/auth/sessions-store.ts'
 import { SESSION_COOKIE } from '../features/auth/cookie.ts';
 import type { User } from '../features/users/users-store.ts';
 import { isAllowedOrigin, type ProxyTrust } from '../lib/origin.ts';
+import { MemoryPresenceStore, type PresenceStore } from './presence.ts';
 
 export interface SocketData {
   user: User;
@@ -25,6 +26,9 @@ export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Re
 const userRoom = (id: string) => `user:${id}`;
 const deviceRoom = (userId: string, deviceId: string) => `device:${userId}:${deviceId}`;
 const sessionRoom = (id: string) => `session:${id}`;
+export const PRESENCE_ROOM_PREFIX = 'presence:';
+/** The sockets that follow a person's presence (presence.subscribe). */
+export const presenceRoom = (userId: string) => `${PRESENCE_ROOM_PREFIX}${userId}`;
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
@@ -47,16 +51,19 @@ function cookieValue(header: string | undefined, name: string): string | undefin
  */
 export class Realtime {
   readonly io: ParleyServer;
-  /** Connected sockets per user on this node. */
-  private readonly connections = new Map<string, number>();
+  readonly presence: PresenceStore;
   private readonly onConnect: Array<(socket: ParleySocket) => void> = [];
 
   constructor(
     httpServer: HttpServer,
     private readonly sessions: SessionsStore,
     private readonly log: FastifyBaseLogger,
-    opts: { extraOrigins: string[]; proxies: ProxyTrust },
+    opts: { extraOrigins: string[]; proxies: ProxyTrust; presence?: PresenceStore },
   ) {
+    this.presence = opts.presence ?? new MemoryPresenceStore();
+    this.presence.onOffline((userIds) => {
+      for (const userId of userIds) this.announce(userId, false);
+    });
     this.io = new Server(httpServer, {
       maxHttpBufferSize: LIMITS.socketFrameMaxBytes,
       serveClient: false,
@@ -95,24 +102,35 @@ export class Realtime {
   private connected(socket: ParleySocket): void {
     const { user, sessionId } = socket.data;
     void socket.join([userRoom(user.id), sessionRoom(sessionId), deviceRoom(user.id, socket.data.deviceId)]);
-    const n = (this.connections.get(user.id) ?? 0) + 1;
-    this.connections.set(user.id, n);
-    this.log.info({ userId: user.id, socketId: socket.id, devices: n }, 'socket connected');
-    if (n === 1) this.io.emit('presence', { userId: user.id, online: true });
+    this.log.info({ userId: user.id, socketId: socket.id }, 'socket connected');
+    this.presence.add(user.id).then(
+      (first) => first && this.announce(user.id, true),
+      (err: unknown) => this.log.warn({ err, userId: user.id }, 'presence not counted'),
+    );
     for (const register of this.onConnect) register(socket);
     socket.emit('hello', { protocolVersion: 1, user: { ...user, online: true } });
 
     socket.on('disconnect', (reason) => {
-      const left = (this.connections.get(user.id) ?? 1) - 1;
-      if (left <= 0) this.connections.delete(user.id);
-      else this.connections.set(user.id, left);
-      this.log.info({ userId: user.id, socketId: socket.id, reason, devices: left }, 'socket disconnected');
-      if (left <= 0) this.io.emit('presence', { userId: user.id, online: false });
+      this.log.info({ userId: user.id, socketId: socket.id, reason }, 'socket disconnected');
+      this.presence.remove(user.id).then(
+        (last) => last && this.announce(user.id, false),
+        (err: unknown) => this.log.warn({ err, userId: user.id }, 'presence not counted'),
+      );
     });
   }
 
-  isOnline(userId: string): boolean {
-    return (this.connections.get(userId) ?? 0) > 0;
+  /** Tells the person's followers, on every node. */
+  private announce(userId: string, online: boolean): void {
+    this.io.to(presenceRoom(userId)).emit('presence', { userId, online });
+  }
+
+  /** Which of these people are online on any node. */
+  async onlineOf(userIds: string[]): Promise<Set<string>> {
+    return this.presence.online(userIds);
+  }
+
+  async isOnline(userId: string): Promise<boolean> {
+    return (await this.presence.online([userId])).has(userId);
   }
 
   /** Every connected device of each user. */
@@ -182,6 +200,7 @@ export class Realtime {
   async close(): Promise<void> {
     this.disconnectAll();
     await this.io.close();
+    await this.presence.close();
   }
 }
 

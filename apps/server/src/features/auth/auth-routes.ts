@@ -36,7 +36,7 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     req.log.info({ userId: row.id }, 'signed in');
     const user = (await ctx.users.byId(row.id))!;
     const res: MeResponse = {
-      user: { id: user.id, name: user.name, email: user.email, role: user.role as MeResponse['user']['role'], active: true, online: ctx.realtime.isOnline(user.id) },
+      user: { id: user.id, name: user.name, email: user.email, role: user.role as MeResponse['user']['role'], active: true, online: await ctx.realtime.isOnline(user.id) },
     };
     return res;
   });
@@ -52,6 +52,6 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
 
   app.get('/api/me', { preHandler: requireSession(ctx) }, async (req): Promise<MeResponse> => {
     const { user } = sessionOf(req);
-    return { user: { ...user, online: ctx.realtime.isOnline(user.id) } };
+    return { user: { ...user, online: await ctx.realtime.isOnline(user.id) } };
   });
 };

@@ -13,8 +13,9 @@ import { AppError, parse } from '../../lib/errors.ts';
 import { requireSession, sessionOf } from '../auth/guards.ts';
 import type { ConversationView } from './chat-store.ts';
 
-export function withPresence(ctx: AppContext, c: ConversationView): Conversation {
-  return { ...c, peer: { ...c.peer, online: ctx.realtime.isOnline(c.peer.id) } };
+export async function withPresence(ctx: AppContext, list: ConversationView[]): Promise<Conversation[]> {
+  const online = await ctx.realtime.onlineOf(list.map((c) => c.peer.id));
+  return list.map((c) => ({ ...c, peer: { ...c.peer, online: online.has(c.peer.id) } }));
 }
 
 export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
@@ -22,7 +23,7 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
 
   app.get('/api/conversations', { preHandler: auth }, async (req): Promise<ConversationsResponse> => {
     const list = await ctx.chat.list(sessionOf(req).user.id);
-    return { conversations: list.map((c) => withPresence(ctx, c)) };
+    return { conversations: await withPresence(ctx, list) };
   });
 
   app.post('/api/conversations', { preHandler: auth }, async (req): Promise<ConversationResponse> => {
@@ -32,7 +33,7 @@ export const chatRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     if (!peer) throw new AppError('not_found', 'No such user');
     if (peer.active !== 1) throw new AppError('recipient_inactive', `${peer.name}'s account is deactivated`);
     const id = await ctx.chat.open(me.id, userId);
-    return { conversation: withPresence(ctx, await ctx.chat.get(me.id, id)) };
+    return { conversation: (await withPresence(ctx, [await ctx.chat.get(me.id, id)]))[0]! };
   });
 
   app.get('/api/conversations/:id/messages', { preHandler: auth }, async (req): Promise<MessagesResponse> => {

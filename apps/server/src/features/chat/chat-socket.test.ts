@@ -144,6 +144,7 @@ describe.each(['sqlite', 'postgres'] as const)('realtime messaging on %s', (kind
     const watcher = await s.connect(noor);
     const noorId = (await s.request('GET', '/api/me', { cookie: noor })).body.user.id;
     const nurse2 = await s.login('nurse@example.com');
+    expect(await d1.emitWithAck('presence.subscribe', { userIds: [noorId] })).toEqual({ ok: true, online: { [noorId]: true } });
     const goesOffline = new Promise<void>((resolve) => {
       d1.on('presence', (e) => e.userId === noorId && !e.online && resolve());
     });

@@ -29,7 +29,7 @@ export function registerChatSocket(ctx: AppContext, log: FastifyBaseLogger): voi
 
     onEvent(socket, log, 'chat.sync', SyncRequest, async ({ cursors }) => {
       const r = await ctx.chat.sync(me.id, cursors);
-      return { ...r, conversations: r.conversations.map((c) => withPresence(ctx, c)) };
+      return { ...r, conversations: await withPresence(ctx, r.conversations) };
     });
   });
 }

@@ -14,25 +14,29 @@ import { requireSession, sessionOf } from '../auth/guards.ts';
 import type { User } from './users-store.ts';
 
 export const usersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { ctx }) => {
-  const publicUser = (u: User): PublicUser => ({ ...u, online: ctx.realtime.isOnline(u.id) });
+  const publicUsers = async (users: User[]): Promise<PublicUser[]> => {
+    const online = await ctx.realtime.onlineOf(users.map((u) => u.id));
+    return users.map((u) => ({ ...u, online: online.has(u.id) }));
+  };
+  const publicUser = async (u: User): Promise<PublicUser> => (await publicUsers([u]))[0]!;
 
   app.get('/api/users', { preHandler: requireSession(ctx) }, async (req): Promise<UsersResponse> => {
     const { q } = parse(SearchUsersQuery, req.query, 'search');
     const users = await ctx.users.search(q, sessionOf(req).user.id);
-    return { users: users.map(publicUser) };
+    return { users: await publicUsers(users) };
   });
 
   const admin = requireSession(ctx, ['admin']);
 
   app.get('/api/admin/users', { preHandler: admin }, async (): Promise<UsersResponse> => {
-    return { users: (await ctx.users.list()).map(publicUser) };
+    return { users: await publicUsers(await ctx.users.list()) };
   });
 
   app.post('/api/admin/users', { preHandler: admin }, async (req, reply) => {
     const body = parse(CreateUserRequest, req.body, 'user');
     const user = await ctx.users.create(body);
     req.log.info({ by: sessionOf(req).user.id, userId: user.id, role: user.role }, 'user created');
-    return reply.code(201).send({ user: publicUser(user) });
+    return reply.code(201).send({ user: await publicUser(user) });
   });
 
   app.patch('/api/admin/users/:id', { preHandler: admin }, async (req) => {
@@ -49,7 +53,7 @@ export const usersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
       ctx.realtime.endUser(id, 'deactivated');
     }
     req.log.info({ by: me.id, userId: id, patch }, 'user updated');
-    return { user: publicUser(user) };
+    return { user: await publicUser(user) };
   });
 
   app.post('/api/admin/users/:id/password', { preHandler: admin }, async (req, reply) => {

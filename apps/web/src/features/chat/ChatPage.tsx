@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useCallback, useState, type ReactNode } from 'react';
 import type { PublicUser } from '@parley/protocol';
 import { errorMessage } from '../../lib/http.ts';
 import { navigate } from '../../lib/useHashRoute.ts';
@@ -24,6 +24,7 @@ export function ChatPage({ client, conversationId, headerActions }: ChatPageProp
   const [openError, setOpenError] = useState<string | null>(null);
   // The search result that had focus is gone once the conversation opens: focus its composer instead.
   const [focusComposerOf, setFocusComposerOf] = useState<string | null>(null);
+  const watchPeople = useCallback((userIds: readonly string[]) => client.watchPeople(userIds), [client]);
 
   async function openWith(person: PublicUser) {
     setOpening(person.id);
@@ -76,7 +77,7 @@ export function ChatPage({ client, conversationId, headerActions }: ChatPageProp
           </p>
         )}
         {query.trim() ? (
-          <PeopleResults query={query} state={state} opening={opening} onPick={(person) => void openWith(person)} />
+          <PeopleResults query={query} state={state} opening={opening} onPick={(person) => void openWith(person)} watch={watchPeople} />
         ) : (
           <ConversationList state={state} activeId={conversationId} myId={client.me.id} onRetry={() => client.reloadList()} />
         )}

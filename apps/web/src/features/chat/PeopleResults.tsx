@@ -1,4 +1,5 @@
 import type { PublicUser } from '@parley/protocol';
+import { useEffect } from 'react';
 import { Avatar } from '../../components/Avatar.tsx';
 import { ROLE_LABELS } from '../../lib/format.ts';
 import { isOnline, type ChatState } from './chatClient.ts';
@@ -10,11 +11,18 @@ interface PeopleResultsProps {
   /** Id of the person whose conversation is being opened. */
   opening: string | null;
   onPick: (person: PublicUser) => void;
+  /** Follows the presence of the people listed (the server only tells followers). */
+  watch: (userIds: readonly string[]) => void;
 }
 
-export function PeopleResults({ query, state, opening, onPick }: PeopleResultsProps) {
+export function PeopleResults({ query, state, opening, onPick, watch }: PeopleResultsProps) {
   const search = usePeopleSearch(query);
   const users = search.status === 'searching' || search.status === 'done' ? search.users : [];
+  const shown = users.map((u) => u.id).join(',');
+  useEffect(() => {
+    watch(shown ? shown.split(',') : []);
+    return () => watch([]);
+  }, [shown, watch]);
 
   return (
     <section className="people-results" aria-label="People">

@@ -17,6 +17,7 @@ import { checkSession, fetchConversations, fetchMessages, openConversation } fro
 import { applyMessage, sortConversations, upsertConversation } from './conversations.ts';
 import { firstHole, highestSeq, lowestSeq, mergeMessages } from './messages.ts';
 import { Outbox, type OutboxEntry, type SendOutcome } from './outbox.ts';
+import { PresenceWatch } from './presenceWatch.ts';
 
 /** The app's shared socket (lib/realtime.ts); the chat only attaches and removes its own listeners. */
 export type ChatSocket = RealtimeSocket;
@@ -110,6 +111,8 @@ export class ChatClient {
   #listLoading: Promise<void> | null = null;
   #listAgain = false;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Follows the presence of the people on screen (conversation partners, search results). */
+  readonly #presence: PresenceWatch;
 
   constructor(options: ChatClientOptions) {
     this.#me = options.me;
@@ -121,6 +124,10 @@ export class ChatClient {
       onChange: (outbox) => this.#set({ outbox }),
       onStored: (message) => this.#receive([message]),
     });
+    this.#presence = new PresenceWatch(
+      (event, userIds) => this.#socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, { userIds }),
+      (online) => this.#set((s) => ({ presence: { ...s.presence, ...online } })),
+    );
   }
 
   // ---- for React ----
@@ -185,6 +192,7 @@ export class ChatClient {
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
     this.#outbox.setConnected(false);
+    this.#presence.disconnected();
     for (const off of this.#offs.splice(0)) off();
   }
 
@@ -266,12 +274,18 @@ export class ChatClient {
     void this.#loadList();
   }
 
+  /** People shown outside the conversation list (search results): their presence is followed too. */
+  watchPeople(userIds: readonly string[]): void {
+    this.#presence.set('people', userIds);
+  }
+
   // ---- socket ----
 
   async #onConnect(): Promise<void> {
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     // Presence heard before the drop may be stale; fresh summaries and events replace it.
     this.#set({ connection: 'connected', presence: {} });
+    this.#presence.connected();
     const listed = this.#loadList();
     await this.#sync();
     await listed;
@@ -283,6 +297,7 @@ export class ChatClient {
 
   #onDisconnect(reason: string): void {
     this.#outbox.setConnected(false);
+    this.#presence.disconnected();
     if (!this.#running) return;
     this.#set({ connection: 'reconnecting' });
     // socket.io reconnects by itself except when the server closed the socket on purpose.
@@ -513,7 +528,9 @@ export class ChatClient {
     if (!this.#running) return;
     const changes = typeof patch === 'function' ? patch(this.#state) : patch;
     if (Object.keys(changes).length === 0) return;
+    const before = this.#state.conversations;
     this.#state = { ...this.#state, ...changes };
+    if (this.#state.conversations !== before) this.#presence.set('conversations', Object.values(this.#state.conversations).map((c) => c.peer.id));
     for (const listener of this.#listeners) listener();
   }
 }
