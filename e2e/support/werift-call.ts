@@ -1,8 +1,8 @@
 // Steps for calls between werift devices in Node (node-device.ts): waiting for a state, the end,
 // the first remote track; measuring RTP both ways in one window.
 import type { CallEnd, CallState } from '@parley/call';
-import type { RtpCounter, RtpSource, RtpWindow, WeriftCallSession } from '@parley/call/werift';
-import type { MediaStreamTrack } from 'werift';
+import { forwardRtp, type RtpCounter, type RtpSource, type RtpWindow, type WeriftCallSession } from '@parley/call/werift';
+import type { MediaStreamTrack, RTCPeerConnection } from 'werift';
 
 /** Resolves once `session` is in `state` (at once if it already is); rejects if it ends first. */
 export function waitState(session: WeriftCallSession, state: CallState, timeoutMs = 15_000): Promise<void> {
@@ -60,6 +60,19 @@ export async function measureRtp(pairs: readonly { source: RtpSource; counter: R
   return pairs.map((p, i) => ({ received: received[i]!, sent: p.source.sent - before[i]! }));
 }
 
-export function describeDirection(name: string, d: Direction): string {
-  return `${name}: ${d.received.packets} packets in ${Math.round(d.received.ms)} ms (${d.received.packetsPerSecond.toFixed(1)}/s, ${Math.round(d.received.bytesPerSecond)} B/s) of ${d.sent} sent`;
+export function describeDirection(name: string, d: { received: RtpWindow; sent?: number }): string {
+  const r = d.received;
+  const of = d.sent === undefined ? '' : ` of ${d.sent} sent`;
+  return `${name}: ${r.packets} packets in ${Math.round(r.ms)} ms (${r.packetsPerSecond.toFixed(1)}/s, ${Math.round(r.bytesPerSecond)} B/s)${of}`;
+}
+
+/**
+ * Sends what `remote` receives back out on `local` (werift-side echo of a browser's media), with
+ * key-frame requests passed on between the two transceivers of `pc`. Returns the stop function.
+ */
+export function echo(pc: RTCPeerConnection, remote: MediaStreamTrack, local: MediaStreamTrack): () => void {
+  const receiver = pc.getTransceivers().find((t) => t.receiver.tracks.includes(remote) || t.receiver.track === remote)?.receiver;
+  const sender = pc.getSenders().find((s) => s.track === local);
+  if (!receiver || !sender) throw new Error(`no transceiver carries the ${remote.kind} tracks to echo`);
+  return forwardRtp(remote, local, { receiver, sender });
 }
