@@ -10,7 +10,7 @@ import { createDb, ping, type Db } from './db/database.ts';
 import { setUpDatabase } from './db/setup.ts';
 import type { Config } from './env.ts';
 import { authRoutes } from './features/auth/auth-routes.ts';
-import { CallManager } from './features/calls/call-manager.ts';
+import { CallManager, type CallDeps } from './features/calls/call-manager.ts';
 import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
@@ -46,7 +46,16 @@ export interface BuiltApp {
  */
 export async function buildApp(
   config: Config,
-  opts: { logger?: FastifyBaseLogger; db?: Db; managedTurn?: ManagedTurn; https?: { key: string; cert: string }; limiters?: LimiterFactory; seedDemoUsers?: boolean; pushAgent?: Agent } = {},
+  opts: {
+    logger?: FastifyBaseLogger;
+    db?: Db;
+    managedTurn?: ManagedTurn;
+    https?: { key: string; cert: string };
+    limiters?: LimiterFactory;
+    seedDemoUsers?: boolean;
+    pushAgent?: Agent;
+    calls?: CallDeps;
+  } = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
@@ -107,18 +116,20 @@ export async function buildApp(
   if (config.metricsToken) await app.register(metricsRoutes, { ctx, token: config.metricsToken });
   registerChatSocket(ctx, app.log);
   registerPresenceSocket(realtime, app.log);
-  const calls = new CallManager(ctx, app.log);
+  const calls = new CallManager(ctx, app.log, opts.calls);
   calls.register();
   await app.register(pushRoutes, {
     ctx,
     push,
     calls: {
-      isRinging: (userId, callId) => {
-        const call = calls.callOf(userId);
-        return call?.id === callId && call.state === 'ringing' && call.callee.userId === userId;
+      isRinging: async (userId, callId) => {
+        const call = await calls.callOf(userId);
+        return call?.id === callId && call.phase === 'ringing' && call.callee.userId === userId;
       },
       // A device id of its own: the decline reaches every device of the person, as from any device.
-      decline: (userId, sessionId, callId) => void calls.reject({ userId, deviceId: `push-${sessionId.slice(0, 8)}` }, callId, 'declined'),
+      decline: async (userId, sessionId, callId) => {
+        await calls.handle(callId, { type: 'reject', from: { userId, deviceId: `push-${sessionId.slice(0, 8)}` }, reason: 'declined' });
+      },
     },
   });
 
@@ -149,7 +160,7 @@ export async function buildApp(
     realtime.disconnectAll();
   });
   app.addHook('onClose', async () => {
-    calls.close();
+    await calls.close();
     await realtime.close();
     await push.settled();
     await db.destroy();

@@ -66,6 +66,8 @@ export const EnvSchema = z.object({
   WEB_DIST: z.string().optional(),
   CALL_RING_TIMEOUT_S: z.coerce.number().min(1).max(600).default(45),
   CALL_RECONNECT_GRACE_S: z.coerce.number().min(0.5).max(300).default(10),
+  CALL_INVITES_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(20),
+  CALL_UNANSWERED_ENTRIES_PER_10_MIN: z.coerce.number().int().min(1).max(10_000).default(10),
   STUN_URLS: z.string().default('stun:stun.l.google.com:19302'),
   TURN_URLS: z.string().default(''),
   TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -139,7 +141,14 @@ export interface Config {
   trustProxy: string[];
   signIn: SignInLimits;
   webDist: string;
-  calls: { ringTimeoutMs: number; reconnectGraceMs: number };
+  calls: {
+    ringTimeoutMs: number;
+    reconnectGraceMs: number;
+    /** Calls one person may start per minute (call.invite); beyond that, `rate_limited`. */
+    invitesPerMinute: number;
+    /** History entries for unanswered calls one caller may add to one callee's conversation per 10 minutes. */
+    unansweredPer10Min: number;
+  };
   ice: IceSettings;
   /** auto: use TURN_URLS, else start coturn when installed; off: never start coturn; external: TURN_URLS only. */
   turnMode: 'auto' | 'off' | 'external';
@@ -197,7 +206,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     trustProxy: e.TRUST_PROXY,
     signIn: { perPair: e.SIGNIN_PAIR_MAX, perAccount: e.SIGNIN_ACCOUNT_MAX, perAddress: e.SIGNIN_ADDRESS_MAX, verifyConcurrency: e.SIGNIN_VERIFY_CONCURRENCY },
     webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'apps/web/dist')),
-    calls: { ringTimeoutMs: e.CALL_RING_TIMEOUT_S * 1000, reconnectGraceMs: e.CALL_RECONNECT_GRACE_S * 1000 },
+    calls: {
+      ringTimeoutMs: e.CALL_RING_TIMEOUT_S * 1000,
+      reconnectGraceMs: e.CALL_RECONNECT_GRACE_S * 1000,
+      invitesPerMinute: e.CALL_INVITES_PER_MINUTE,
+      unansweredPer10Min: e.CALL_UNANSWERED_ENTRIES_PER_10_MIN,
+    },
     ice: {
       stunUrls: splitUrls(e.STUN_URLS),
       turnUrls: splitUrls(e.TURN_URLS),

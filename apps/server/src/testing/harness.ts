@@ -9,6 +9,7 @@ import { inject } from 'vitest';
 import { buildApp, type BuiltApp } from '../app.ts';
 import { createDb, type Db } from '../db/database.ts';
 import { loadConfig, type Config } from '../env.ts';
+import { FakeClock } from './fake-clock.ts';
 
 export type DbKind = 'sqlite' | 'postgres';
 export const DB_KINDS: DbKind[] = ['sqlite', 'postgres'];
@@ -64,6 +65,8 @@ export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface TestServer extends BuiltApp {
   url: string;
+  /** The calls' clock, when the test asked for a fake one: timers run only on `clock.advance(ms)`. */
+  clock: FakeClock | undefined;
   /** Signs in and returns the session cookie header value. */
   login(email: string, password?: string): Promise<string>;
   /** A connected socket.io client for that cookie (Origin set to the server's own). */
@@ -74,12 +77,13 @@ export interface TestServer extends BuiltApp {
 
 /** A real Parley server on a random loopback port, with the demo users, on a fresh database. */
 export async function startTestServer(
-  opts: { kind?: DbKind; env?: Record<string, string>; database?: Config['database']; app?: Parameters<typeof buildApp>[1] } = {},
+  opts: { kind?: DbKind; env?: Record<string, string>; database?: Config['database']; app?: Parameters<typeof buildApp>[1]; fakeClock?: boolean } = {},
 ): Promise<TestServer> {
   // `database`: another test server's, to restart "the same" server; it is not dropped on close.
   const fresh = opts.database ? { database: opts.database, drop: async () => undefined } : await freshDatabase(opts.kind ?? 'sqlite');
   const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', ...opts.env }), database: fresh.database };
-  const built = await buildApp(config, { seedDemoUsers: true, ...opts.app });
+  const clock = opts.fakeClock ? new FakeClock() : undefined;
+  const built = await buildApp(config, { seedDemoUsers: true, ...opts.app, ...(clock ? { calls: { ...opts.app?.calls, clock } } : {}) });
   await built.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = built.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;
@@ -107,6 +111,7 @@ export async function startTestServer(
   return {
     ...built,
     url,
+    clock,
     request,
     async login(email, password = 'parley-demo') {
       const res = await request('POST', '/api/auth/login', { body: { email, password } });

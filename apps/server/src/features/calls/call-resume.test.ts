@@ -15,7 +15,7 @@ describe('calls survive a restart of the Parley server', () => {
   });
 
   async function callInProgress() {
-    const first = await startTestServer({ env: { CALL_RECONNECT_GRACE_S: '0.8' } });
+    const first = await startTestServer({ fakeClock: true, env: { CALL_RECONNECT_GRACE_S: '0.8' } });
     servers.push(first);
     const alex = await first.login('admin@example.com');
     const dana = await first.login('doctor@example.com');
@@ -34,7 +34,7 @@ describe('calls survive a restart of the Parley server', () => {
     d.disconnect();
     await first.app.close();
     servers.pop();
-    const second = await startTestServer({ database, env: { CALL_RECONNECT_GRACE_S: '0.8' } });
+    const second = await startTestServer({ database, fakeClock: true, env: { CALL_RECONNECT_GRACE_S: '0.8' } });
     servers.push(second);
     const resumeOf = (role: 'caller' | 'callee') =>
       role === 'caller'
@@ -68,16 +68,23 @@ describe('calls survive a restart of the Parley server', () => {
   it('ends a rebuilt call whose other device never comes back, without a history entry', async () => {
     const { second, alex, dana, callId, resumeOf } = await callInProgress();
     const a = await second.connect(alex, { deviceId: 'alex-laptop' });
-    const ended = nextEvent(a, 'call.ended', 3000);
-    await emit(a, 'call.resume', resumeOf('caller'));
+    expect(await emit(a, 'call.resume', resumeOf('caller'))).toEqual({ ok: true });
+    second.clock!.advance(799);
+    expect(await emit(a, 'call.offer', { callId, deviceId: 'alex-laptop', sdp: 'v=0' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    const ended = nextEvent(a, 'call.ended');
+    second.clock!.advance(1);
     expect(await ended).toEqual({ callId, reason: 'peer_disconnected' });
-    expect(second.calls.size).toBe(0);
+    expect(await second.calls.count()).toBe(0);
+    // The claim is gone: the other device coming back late finds nothing to confirm.
+    const d = await second.connect(dana, { deviceId: 'dana-phone' });
+    expect(await emit(d, 'call.resume', resumeOf('callee'))).toEqual({ ok: true });
+    expect(await second.calls.count()).toBe(0);
     const conv = (await second.request('GET', '/api/conversations', { cookie: dana })).body.conversations[0];
     expect(conv?.lastMessage?.id).not.toBe(callId);
   });
 
   it('refuses claims that do not match the call, and strangers', async () => {
-    const { second, alex, dana, callId, resumeOf } = await callInProgress();
+    const { second, alex, dana, alexId, danaId, callId, resumeOf } = await callInProgress();
     const a = await second.connect(alex, { deviceId: 'alex-laptop' });
     await emit(a, 'call.resume', resumeOf('caller'));
     const wrongDevice = await second.connect(dana, { deviceId: 'dana-tablet' });
@@ -85,6 +92,11 @@ describe('calls survive a restart of the Parley server', () => {
     const noor = await second.connect(await second.login('nurse@example.com'), { deviceId: 'noor-desk' });
     expect(await emit(noor, 'call.resume', { ...resumeOf('callee'), deviceId: 'noor-desk' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await emit(noor, 'call.resume', { ...resumeOf('callee'), deviceId: 'noor-desk', callId: randomUUID(), peerUserId: 'nope' })).toMatchObject({ ok: false, error: { code: 'bad_request' } });
-    expect(second.calls.callOf(resumeOf('caller').peerUserId)?.id).toBe(callId);
+    // None of that touched the claim: the real other device still confirms the call.
+    expect(await second.calls.callOf(danaId)).toBeUndefined();
+    const d = await second.connect(dana, { deviceId: 'dana-phone' });
+    expect(await emit(d, 'call.resume', resumeOf('callee'))).toEqual({ ok: true });
+    expect((await second.calls.callOf(danaId))?.id).toBe(callId);
+    expect((await second.calls.callOf(alexId))?.id).toBe(callId);
   });
 });

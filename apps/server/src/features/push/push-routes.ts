@@ -11,9 +11,9 @@ import type { PushService } from './push-service.ts';
  * and decline it. Implemented by the call feature (app.ts wires it).
  */
 export interface RingingCalls {
-  isRinging(userId: string, callId: string): boolean;
+  isRinging(userId: string, callId: string): Promise<boolean>;
   /** Same outcome as call.reject 'declined' from one of the person's devices; throws AppError like it. */
-  decline(userId: string, sessionId: string, callId: string): void;
+  decline(userId: string, sessionId: string, callId: string): Promise<void>;
 }
 
 export const pushRoutes: FastifyPluginAsync<{ ctx: AppContext; push: PushService; calls: RingingCalls }> = async (app, { ctx, push, calls }) => {
@@ -43,14 +43,14 @@ export const pushRoutes: FastifyPluginAsync<{ ctx: AppContext; push: PushService
 
   app.get('/api/calls/:id/ringing', { preHandler: auth }, async (req): Promise<CallRingingStatus> => {
     const { id } = parse(CallIdParams, req.params, 'call id');
-    return { ringing: calls.isRinging(sessionOf(req).user.id, id) };
+    return { ringing: await calls.isRinging(sessionOf(req).user.id, id) };
   });
 
   // The notification's "Decline": the service worker posts it with the session cookie.
   app.post('/api/calls/:id/decline', { preHandler: auth }, async (req, reply) => {
     const { id } = parse(CallIdParams, req.params, 'call id');
     const session = sessionOf(req);
-    calls.decline(session.user.id, session.id, id);
+    await calls.decline(session.user.id, session.id, id);
     return reply.code(204).send();
   });
 };
