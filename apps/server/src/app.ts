@@ -29,6 +29,7 @@ import { AppError } from './lib/errors.ts';
 import { memoryLimiters, type LimiterFactory } from './lib/limiter.ts';
 import { isAllowedOrigin, proxyTrust } from './lib/origin.ts';
 import { registerPresenceSocket } from './realtime/presence-socket.ts';
+import { restLimits } from './lib/rest-limits.ts';
 import { Realtime } from './realtime/realtime.ts';
 
 export interface BuiltApp {
@@ -72,7 +73,7 @@ export async function buildApp(
   const demoUsersCreated = await setUpDatabase(db, config.database.kind, async () => (opts.seedDemoUsers ? seedDemoUsers(users) : []));
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);
-  const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, proxies });
+  const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, proxies, limiters, limits: config.sockets });
   const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
   const vapid = await loadVapidKeys(db, config.push);
   app.log.info({ source: vapid.source }, 'web push: VAPID keys ready');
@@ -107,6 +108,8 @@ export async function buildApp(
       throw new AppError('forbidden', 'Cross-origin request refused');
     }
   });
+
+  restLimits(app, limiters, config.rest);
 
   await app.register(fastifyCookie);
   await app.register(authRoutes, { ctx });

@@ -4,6 +4,7 @@ import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 import type { SignInLimits } from './features/auth/sign-in-guard.ts';
 import type { IceSettings } from './features/rtc/ice-config.ts';
+import type { SocketLimits } from './realtime/realtime.ts';
 import { iceUrlProblem, splitUrls } from './features/rtc/ice-urls.ts';
 
 const bool = z
@@ -48,6 +49,17 @@ const trustProxy = z
 
 const count = (min: number, max: number, dflt: number) => z.coerce.number().int().min(min).max(max).default(dflt);
 
+/** `<per socket>/<per user>` events per 10 s, e.g. `50/200`. */
+const budget = (dflt: string) =>
+  z
+    .string()
+    .default(dflt)
+    .refine((v) => /^\s*\d{1,7}\s*\/\s*\d{1,7}\s*$/.test(v) && v.split('/').every((n) => Number(n) >= 1), { message: 'must be <per socket>/<per user>, two whole numbers ≥ 1, e.g. 50/200' })
+    .transform((v) => {
+      const [perSocket, perUser] = v.split('/').map((n) => Number(n.trim())) as [number, number];
+      return { perSocket, perUser };
+    });
+
 /** Every configuration variable, with its default. docs/configuration in the README mirrors this. */
 export const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -63,6 +75,15 @@ export const EnvSchema = z.object({
   SIGNIN_ACCOUNT_MAX: count(1, 100_000, 20),
   SIGNIN_ADDRESS_MAX: count(1, 100_000, 50),
   SIGNIN_VERIFY_CONCURRENCY: count(1, 64, 2),
+  RATE_LIMIT_CHAT: budget('50/200'),
+  RATE_LIMIT_INVITE: budget('10/20'),
+  RATE_LIMIT_SIGNALLING: budget('400/1000'),
+  RATE_LIMIT_STATS: budget('30/100'),
+  RATE_LIMIT_OTHER: budget('30/100'),
+  RATE_LIMIT_REST: budget('300/3000'),
+  SOCKETS_PER_USER: count(1, 10_000, 30),
+  SOCKETS_PER_SESSION: count(1, 10_000, 10),
+  SOCKET_CONNECTS_PER_ADDRESS: count(1, 1_000_000, 300),
   WEB_DIST: z.string().optional(),
   CALL_RING_TIMEOUT_S: z.coerce.number().min(1).max(600).default(45),
   CALL_RECONNECT_GRACE_S: z.coerce.number().min(0.5).max(300).default(10),
@@ -140,6 +161,9 @@ export interface Config {
   /** Proxy addresses/CIDRs whose X-Forwarded-* headers count; empty: none. */
   trustProxy: string[];
   signIn: SignInLimits;
+  sockets: SocketLimits;
+  /** REST requests under /api per minute: per session (cookie) and per client address. */
+  rest: { perSession: number; perAddress: number };
   webDist: string;
   calls: {
     ringTimeoutMs: number;
@@ -204,6 +228,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     extraOrigins: e.PARLEY_ORIGINS.map((o) => new URL(o).origin),
     trustProxy: e.TRUST_PROXY,
+    sockets: {
+      events: { chat: e.RATE_LIMIT_CHAT, invite: e.RATE_LIMIT_INVITE, signalling: e.RATE_LIMIT_SIGNALLING, stats: e.RATE_LIMIT_STATS, other: e.RATE_LIMIT_OTHER },
+      socketsPerUser: e.SOCKETS_PER_USER,
+      socketsPerSession: e.SOCKETS_PER_SESSION,
+      connectsPerAddress: e.SOCKET_CONNECTS_PER_ADDRESS,
+    },
+    rest: { perSession: e.RATE_LIMIT_REST.perSocket, perAddress: e.RATE_LIMIT_REST.perUser },
     signIn: { perPair: e.SIGNIN_PAIR_MAX, perAccount: e.SIGNIN_ACCOUNT_MAX, perAddress: e.SIGNIN_ADDRESS_MAX, verifyConcurrency: e.SIGNIN_VERIFY_CONCURRENCY },
     webDist: path.resolve(e.WEB_DIST ?? path.join(repoRoot, 'apps/web/dist')),
     calls: {

@@ -2,9 +2,38 @@ import type { Ack } from '@parley/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ZodType } from 'zod';
 import { AppError, fromZod } from '../lib/errors.ts';
+import type { EventLimits } from './event-limits.ts';
 import type { ParleySocket } from './realtime.ts';
 
 type Listener = (...args: unknown[]) => void;
+
+/**
+ * Puts every incoming event of `socket` — registered with onEvent or not, well-formed or not —
+ * through its class's budgets (event-limits.ts) before any handler sees it. An event over budget
+ * is answered `rate_limited` with `retryAfter` (when it has an acknowledgement) and goes no further;
+ * a socket that keeps sending after that is disconnected.
+ */
+export function limitEvents(socket: ParleySocket, limits: EventLimits, log: FastifyBaseLogger, onDrop: () => void): void {
+  socket.use((packet, next) => {
+    const [event, ...args] = packet as unknown as [unknown, ...unknown[]];
+    limits.check(typeof event === 'string' ? event : '', socket.id, socket.data.user.id).then(
+      (refused) => {
+        if (!refused) return next();
+        const ack = args.at(-1);
+        if (typeof ack === 'function') (ack as (res: Ack) => void)({ ok: false, ...refused.error.toBody() });
+        if (refused.drop && socket.connected) {
+          log.warn({ userId: socket.data.user.id, socketId: socket.id, event }, 'socket disconnected: it ignored rate_limited');
+          onDrop();
+          socket.disconnect(true);
+        }
+      },
+      (err: unknown) => {
+        log.error({ err }, 'rate limit check failed; event let through');
+        next();
+      },
+    );
+  });
+}
 
 /**
  * Registers a socket event whose payload is validated by `schema` and whose result (or error) goes

@@ -5,9 +5,25 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Server, type Socket } from 'socket.io';
 import type { Server as HttpServer } from 'node:http';
 import type { Session, SessionsStore } from '../features/auth/sessions-store.ts';
-import { SESSION_COOKIE } from '../features/auth/cookie.ts';
+import { cookieValue, sessionKey } from '../features/auth/cookie.ts';
 import type { User } from '../features/users/users-store.ts';
+import type { Limiter, LimiterFactory } from '../lib/limiter.ts';
 import { isAllowedOrigin, type ProxyTrust } from '../lib/origin.ts';
+import { EventLimits, type EventBudgets } from './event-limits.ts';
+import { limitEvents } from './on-event.ts';
+
+/** Seconds a session whose socket was dropped for flooding may not open a socket. */
+export const DROP_COOLDOWN_S = 30;
+
+export interface SocketLimits {
+  events: EventBudgets;
+  /** Sockets one user may have open on this node (all devices and tabs). */
+  socketsPerUser: number;
+  /** Sockets one session (one browser's sign-in) may have open on this node. */
+  socketsPerSession: number;
+  /** Socket handshakes per client address per minute. */
+  connectsPerAddress: number;
+}
 import { MemoryPresenceStore, type PresenceStore } from './presence.ts';
 
 export interface SocketData {
@@ -30,21 +46,6 @@ export const PRESENCE_ROOM_PREFIX = 'presence:';
 /** The sockets that follow a person's presence (presence.subscribe). */
 export const presenceRoom = (userId: string) => `${PRESENCE_ROOM_PREFIX}${userId}`;
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
-
 /**
  * socket.io on the Fastify server: authenticates the handshake with the session cookie, checks the
  * Origin, tracks presence, and gives features a way to reach every device of a user.
@@ -52,14 +53,24 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 export class Realtime {
   readonly io: ParleyServer;
   readonly presence: PresenceStore;
+  /** Connected sockets per user and per session on this node, for the caps. */
+  private readonly userSockets = new Map<string, number>();
+  private readonly sessionSockets = new Map<string, number>();
+  private readonly eventLimits: EventLimits;
+  private readonly cooldown: Limiter;
   private readonly onConnect: Array<(socket: ParleySocket) => void> = [];
 
   constructor(
     httpServer: HttpServer,
     private readonly sessions: SessionsStore,
     private readonly log: FastifyBaseLogger,
-    opts: { extraOrigins: string[]; proxies: ProxyTrust; presence?: PresenceStore },
+    opts: { extraOrigins: string[]; proxies: ProxyTrust; presence?: PresenceStore; limiters: LimiterFactory; limits: SocketLimits },
   ) {
+    this.eventLimits = new EventLimits(opts.limiters, opts.limits.events);
+    const connects = opts.limiters({ name: 'socket_connects', points: opts.limits.connectsPerAddress, durationS: 60 });
+    // A session whose socket was dropped for ignoring rate_limited may not open another for a while;
+    // refused before the address's budget is spent, so a flood does not use up a shared (NAT) address.
+    this.cooldown = opts.limiters({ name: 'socket_cooldown', points: 1, durationS: DROP_COOLDOWN_S });
     this.presence = opts.presence ?? new MemoryPresenceStore();
     this.presence.onOffline((userIds) => {
       for (const userId of userIds) this.announce(userId, false);
@@ -68,18 +79,30 @@ export class Realtime {
       maxHttpBufferSize: LIMITS.socketFrameMaxBytes,
       serveClient: false,
       allowRequest: (req: IncomingMessage, callback) => {
-        const ok = isAllowedOrigin(req, opts);
-        if (!ok) this.log.warn({ origin: req.headers.origin, host: req.headers.host }, 'socket rejected: origin not allowed');
-        callback(ok ? null : 'origin not allowed', ok);
+        if (!isAllowedOrigin(req, opts)) {
+          this.log.warn({ origin: req.headers.origin, host: req.headers.host }, 'socket rejected: origin not allowed');
+          return callback('origin not allowed', false);
+        }
+        this.admit(req, opts.proxies, connects).then(
+          (refusal) => callback(refusal ?? null, !refusal),
+          (err: unknown) => {
+            this.log.error({ err }, 'connection limit check failed');
+            callback(null, true);
+          },
+        );
       },
     });
 
     this.io.use((socket, next) => {
-      const token = cookieValue(socket.request.headers.cookie, SESSION_COOKIE);
+      const token = cookieValue(socket.request.headers.cookie);
       this.sessions
         .resolve(token)
         .then((session) => {
           if (!session) return next(new Error('unauthenticated'));
+          if ((this.userSockets.get(session.user.id) ?? 0) >= opts.limits.socketsPerUser || (this.sessionSockets.get(session.id) ?? 0) >= opts.limits.socketsPerSession) {
+            this.log.warn({ userId: session.user.id }, 'socket rejected: too many sockets for this user or session');
+            return next(new Error('too_many_connections'));
+          }
           const auth = socket.handshake.auth as { deviceId?: unknown } | undefined;
           const deviceId = DeviceId.safeParse(auth?.deviceId);
           socket.data = { user: session.user, sessionId: session.id, deviceId: deviceId.success ? deviceId.data : socket.id };
@@ -94,6 +117,24 @@ export class Realtime {
     this.io.on('connection', (socket) => this.connected(socket));
   }
 
+  /** Why a handshake is refused (a session cooling down, an address over its budget), or undefined. */
+  private async admit(req: IncomingMessage, proxies: ProxyTrust, connects: Limiter): Promise<string | undefined> {
+    const ip = proxies.clientAddress(req);
+    const key = sessionKey(req.headers.cookie);
+    if (key && (await this.cooldown.peek(key)).consumed > 0) return 'flooded: wait before reconnecting';
+    if (!(await connects.consume(ip)).allowed) {
+      this.log.warn({ ip }, 'socket rejected: too many connection attempts from this address');
+      return 'too many connection attempts';
+    }
+    return undefined;
+  }
+
+  private count(map: Map<string, number>, key: string, by: 1 | -1): void {
+    const n = (map.get(key) ?? 0) + by;
+    if (n <= 0) map.delete(key);
+    else map.set(key, n);
+  }
+
   /** Registers per-socket event handlers (called by features at start-up). */
   handle(register: (socket: ParleySocket) => void): void {
     this.onConnect.push(register);
@@ -102,6 +143,12 @@ export class Realtime {
   private connected(socket: ParleySocket): void {
     const { user, sessionId } = socket.data;
     void socket.join([userRoom(user.id), sessionRoom(sessionId), deviceRoom(user.id, socket.data.deviceId)]);
+    this.count(this.userSockets, user.id, 1);
+    this.count(this.sessionSockets, sessionId, 1);
+    limitEvents(socket, this.eventLimits, this.log, () => {
+      const key = sessionKey(socket.request.headers.cookie);
+      if (key) void this.cooldown.consume(key);
+    });
     this.log.info({ userId: user.id, socketId: socket.id }, 'socket connected');
     this.presence.add(user.id).then(
       (first) => first && this.announce(user.id, true),
@@ -111,6 +158,8 @@ export class Realtime {
     socket.emit('hello', { protocolVersion: 1, user: { ...user, online: true } });
 
     socket.on('disconnect', (reason) => {
+      this.count(this.userSockets, user.id, -1);
+      this.count(this.sessionSockets, sessionId, -1);
       this.log.info({ userId: user.id, socketId: socket.id, reason }, 'socket disconnected');
       this.presence.remove(user.id).then(
         (last) => last && this.announce(user.id, false),
