@@ -29,7 +29,7 @@ describe('socket floods', () => {
   let conv: { flood: string };
 
   beforeAll(async () => {
-    s = await startTestServer();
+    s = await startTestServer({ env: { RATE_LIMIT_INVITE: '10/20' } });
     const admin = await s.login('admin@example.com');
     ids = {};
     for (const name of ['carol', 'erin', 'frank', 'gina', 'dave']) {
@@ -135,7 +135,7 @@ describe('socket floods', () => {
 describe('normal use never meets the limits', () => {
   let s: TestServer;
   beforeAll(async () => {
-    s = await startTestServer();
+    s = await startTestServer({ env: { RATE_LIMIT_INVITE: '10/20' } });
   });
   afterAll(async () => s?.close());
 

@@ -81,7 +81,9 @@ export async function startTestServer(
 ): Promise<TestServer> {
   // `database`: another test server's, to restart "the same" server; it is not dropped on close.
   const fresh = opts.database ? { database: opts.database, drop: async () => undefined } : await freshDatabase(opts.kind ?? 'sqlite');
-  const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', ...opts.env }), database: fresh.database };
+  // The socket budget for call.invite is lifted so the call caps' own tests (features/calls) see
+  // their cap bind; realtime/flood.test.ts sets the production value back to test this one.
+  const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', RATE_LIMIT_INVITE: '100000/100000', ...opts.env }), database: fresh.database };
   const clock = opts.fakeClock ? new FakeClock() : undefined;
   const built = await buildApp(config, { seedDemoUsers: true, ...opts.app, ...(clock ? { calls: { ...opts.app?.calls, clock } } : {}) });
   await built.app.listen({ host: '127.0.0.1', port: 0 });
