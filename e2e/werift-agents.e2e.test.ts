@@ -1,14 +1,14 @@
-// Two Parley devices in Node, each running the call engine on werift, call each other through
-// the real server: invite, ring, answer, connected; a data channel carries messages both ways;
+// Two Parley devices in Node, each running the engine's CallAgent on werift (the agent the web app
+// runs in the browser), call each other through the real server: invite, ring, answer, connected; a data channel carries messages both ways;
 // RTP flows both ways at the source's rate, counted by each receiver; the hang-up reaches both
 // with its reason. No browser: this is the shape of the load test's peers.
-import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream, type WeriftCallSession } from '@parley/call/werift';
+import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
 import type { RTCDataChannel } from 'werift';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeDevice } from './support/node-device.ts';
+import { NodeDevice, type NodeCall } from './support/node-device.ts';
 import { startServer, type TestServer } from './support/server.ts';
 import { ALEX, DANA } from './support/users.ts';
-import { describeDirection, measureRtp, type Direction, remoteTracks, waitEnded, waitState } from './support/werift-call.ts';
+import { describeDirection, measureRtp, type Direction, remoteTracks, waitEnded, waitPhase, waitUpdate } from './support/werift-call.ts';
 
 /** The source's rate: one Opus frame per 20 ms. */
 const SOURCE_PPS = 50;
@@ -60,31 +60,30 @@ describe('two werift devices in Node call each other through the real server', (
     // Alex calls; the data channel is opened on the caller's connection before its first offer.
     const incoming = dana.nextIncoming();
     let alexChannel: Promise<RTCDataChannel> | undefined;
-    const alexStates: string[] = [];
     const call = await alex.call(dana.userId, 'audio', alexMedia.stream, (pc) => {
       alexChannel = openDataChannel(pc, 'chat');
     });
-    call.on('state', (s) => alexStates.push(s));
+    const alexPhases = phases(call);
     const alexRemote = remoteTracks(call);
-    const rang = new Promise<string>((resolve) => call.on('remoteRinging', resolve));
 
     // Dana's device rings, and Alex hears that it does.
-    const answer: WeriftCallSession = await incoming;
-    expect(answer.state).toBe('ringing');
+    const answer: NodeCall = await incoming;
+    expect(answer.phase).toBe('ringing');
+    expect(answer.direction).toBe('incoming');
     expect(answer.peerUserId).toBe(alex.userId);
+    expect(answer.peerName).toBe(ALEX.name);
     expect(answer.kind).toBe('audio');
-    expect(await rang).toBe(dana.deviceId);
-    expect(call.state).toBe('outgoing');
+    await waitUpdate(call, () => call.remoteRinging, "Alex hears Dana's device ringing");
+    expect(call.phase).toBe('outgoing');
 
-    const danaStates: string[] = [];
-    answer.on('state', (s) => danaStates.push(s));
+    const danaPhases = phases(answer);
     const danaRemote = remoteTracks(answer);
-    answer.accept(danaMedia.stream);
+    expect(await answer.accept(danaMedia.stream)).toBe(true);
     const danaChannel = acceptDataChannel(dana.peerConnection!, 'chat');
 
-    await Promise.all([waitState(call, 'connected'), waitState(answer, 'connected')]);
-    expect(alexStates).toEqual(['connecting', 'connected']);
-    expect(danaStates).toEqual(['connecting', 'connected']);
+    await Promise.all([waitPhase(call, 'connected'), waitPhase(answer, 'connected')]);
+    expect(alexPhases).toEqual(['outgoing', 'connecting', 'connected']);
+    expect(danaPhases).toEqual(['ringing', 'connecting', 'connected']);
 
     // Messages both ways on the data channel.
     const [a, d] = await Promise.all([alexChannel!, danaChannel]);
@@ -116,6 +115,14 @@ describe('two werift devices in Node call each other through the real server', (
       expect(dir.received.packets).toBeGreaterThanOrEqual(dir.sent * 0.9);
     }
 
+    // The agent's own measurement (getStats on werift) sees the same call: a direct path, media in.
+    await waitUpdate(call, () => (call.details?.inKbps ?? 0) > 0 && (answer.details?.inKbps ?? 0) > 0, 'the agents measure inbound media');
+    console.log(`[werift] agent details: alex ${JSON.stringify(call.details)}; dana ${JSON.stringify(answer.details)}`);
+    expect(call.details?.path).toBe('direct');
+    expect(answer.details?.path).toBe('direct');
+    expect(call.oneWay).toBeNull();
+    expect(answer.oneWay).toBeNull();
+
     // Alex hangs up: both ends see user_hangup, Alex as the one who ended it.
     const danaEnd = waitEnded(answer);
     call.hangup();
@@ -130,6 +137,15 @@ describe('two werift devices in Node call each other through the real server', (
     expect(after.packets).toBe(0);
   });
 });
+
+/** The phases `call` goes through from now on, each once. */
+function phases(call: NodeCall): string[] {
+  const seen = [call.phase as string];
+  call.on('update', () => {
+    if (seen.at(-1) !== call.phase) seen.push(call.phase);
+  });
+  return seen;
+}
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 // A call placed from Parley's UI in Chromium (fake camera and microphone) is answered by a Parley
-// device in Node running the call engine on werift. Media is measured on both sides: Chromium's
+// device in Node running the engine's CallAgent on werift — the agent the web app runs. Media is measured on both sides: Chromium's
 // getStats() counts the audio the Node device generates and the video it echoes back (frames
 // decoded), and the Node device counts the RTP of Chromium's audio and video.
 import { RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
@@ -20,7 +20,7 @@ import {
 import { useJourney } from './support/journey.ts';
 import { NodeDevice } from './support/node-device.ts';
 import { ALEX, DANA } from './support/users.ts';
-import { describeDirection, echo, remoteTracks, waitEnded, waitState } from './support/werift-call.ts';
+import { describeDirection, echo, remoteTracks, waitEnded, waitPhase } from './support/werift-call.ts';
 
 const MEASURE_MS = 2_000;
 /** Chromium's fake microphone sends Opus at 50 packets/s, its fake camera ~20 frames/s in a few packets each. */
@@ -50,8 +50,8 @@ describe('a werift device in Node answers a call placed from Chromium', () => {
     const media = weriftLocalStream('video');
     const audioSource = new RtpSource(media.audio);
     const remote = remoteTracks(session);
-    session.accept(media.stream);
-    await Promise.all([waitState(session, 'connected'), waitConnected(alex)]);
+    expect(await session.accept(media.stream)).toBe(true);
+    await Promise.all([waitPhase(session, 'connected'), waitConnected(alex)]);
 
     const [heardAudio, seenVideo] = await Promise.all([remote.audio, remote.video]);
     const stopEcho = echo(dana.peerConnection!, seenVideo, media.video!);

@@ -1,38 +1,50 @@
 // A Parley device in Node: signs in over HTTP, opens the app's socket.io connection, and runs the
-// call engine (@parley/call) on werift. It carries the engine's signals to the server with their
-// acks and routes the server's call events, validated, to the session of that call — the glue the
-// web app's call controller provides in the browser, kept to the minimum a test needs.
-import {
-  CallSession,
-  type IncomingCallSignal,
-  type Logger,
-  type OutgoingCallSignal,
-  type PeerConfiguration,
-} from '@parley/call';
-import { weriftPeerConnectionFactory, type WeriftCallSession, type WeriftFactoryOptions } from '@parley/call/werift';
-import { CALL_SERVER_SCHEMAS, RtcConfigResponse, type CallKind, type CallServerEventName } from '@parley/protocol';
+// engine's CallAgent (@parley/call) on werift — the same agent the web app runs in the browser.
+// This file only transports: the socket becomes the agent's SignalChannel, GET /api/rtc-config its
+// ICE-server provider, werift its peer-connection factory.
+import { CallAgent, type AgentCall, type Logger, type PeerConfiguration, type SignalChannel } from '@parley/call';
+import { weriftPeerConnectionFactory, type WeriftFactoryOptions } from '@parley/call/werift';
+import { RtcConfigResponse, type CallKind } from '@parley/protocol';
 import { io, type Socket } from 'socket.io-client';
-import type { MediaStream, RTCPeerConnection } from 'werift';
+import type { MediaStream, MediaStreamTrack, RTCPeerConnection } from 'werift';
 import type { TestUser } from './users.ts';
 
-const SERVER_EVENTS = Object.keys(CALL_SERVER_SCHEMAS) as CallServerEventName[];
+export type NodeCall = AgentCall<MediaStreamTrack, MediaStream>;
 
-/** The engine's log, warnings and errors only (a test's output stays readable), each line named by device. */
-function quietLogger(label: string, lines: string[]): Logger {
-  const keep = (level: string) => (message: string) => {
+/** The engine's log: kept whole for failure messages; warnings and errors also printed, named by device. */
+function deviceLogger(label: string, lines: string[]): Logger {
+  const keep = (level: string, message: string) => {
     lines.push(`${level} ${message}`);
     if (lines.length > 500) lines.shift();
   };
   return {
-    debug: keep('debug'),
-    info: keep('info'),
+    debug: (message) => keep('debug', message),
+    info: (message) => keep('info', message),
     warn: (message, ...details) => {
-      keep('warn')(message);
+      keep('warn', message);
       console.warn(`[${label}] ${message}`, ...details);
     },
     error: (message, ...details) => {
-      keep('error')(message);
+      keep('error', message);
       console.error(`[${label}] ${message}`, ...details);
+    },
+  };
+}
+
+/** socket.io-client's socket as the agent's SignalChannel. */
+export function socketChannel(socket: Socket): SignalChannel {
+  return {
+    get connected() {
+      return socket.connected;
+    },
+    emit: (type, payload, ack) => void socket.emit(type, payload, ack),
+    on: (type, listener) => {
+      socket.on(type, listener);
+      return () => void socket.off(type, listener);
+    },
+    onConnect: (listener) => {
+      socket.on('connect', listener);
+      return () => void socket.off('connect', listener);
     },
   };
 }
@@ -47,29 +59,40 @@ export interface NodeDeviceOptions {
 export class NodeDevice {
   readonly label: string;
   readonly userId: string;
-  readonly deviceId: string;
   readonly socket: Socket;
+  readonly agent: CallAgent<MediaStreamTrack, MediaStream>;
   /** Every peer connection the engine created on this device, newest last. */
   readonly peerConnections: RTCPeerConnection[] = [];
   /** The engine's log lines (all levels), for failure messages. */
   readonly log: string[] = [];
   readonly #serverUrl: string;
   readonly #cookie: string;
-  readonly #factoryOptions: WeriftFactoryOptions;
-  readonly #sessions = new Map<string, WeriftCallSession>();
-  readonly #invites: ((session: WeriftCallSession) => void)[] = [];
-  readonly #logger: Logger;
+  /** Runs on the next peer connection the engine creates (the caller's data channel goes there). */
+  #onNextPeerConnection: ((pc: RTCPeerConnection) => void) | null = null;
 
   private constructor(label: string, serverUrl: string, cookie: string, userId: string, deviceId: string, socket: Socket, factory: WeriftFactoryOptions) {
     this.label = label;
     this.#serverUrl = serverUrl;
     this.#cookie = cookie;
     this.userId = userId;
-    this.deviceId = deviceId;
     this.socket = socket;
-    this.#factoryOptions = factory;
-    this.#logger = quietLogger(label, this.log);
-    for (const type of SERVER_EVENTS) socket.on(type, (payload: unknown) => this.#onServerEvent(type, payload));
+    this.agent = new CallAgent<MediaStreamTrack, MediaStream>({
+      deviceId,
+      channel: socketChannel(socket),
+      peerConnectionFactory: weriftPeerConnectionFactory({
+        ...factory,
+        onPeerConnection: (pc) => {
+          this.peerConnections.push(pc);
+          factory.onPeerConnection?.(pc);
+          const next = this.#onNextPeerConnection;
+          this.#onNextPeerConnection = null;
+          next?.(pc);
+        },
+      }),
+      iceServers: () => this.rtcConfiguration(),
+      logger: deviceLogger(label, this.log),
+    });
+    this.agent.start();
   }
 
   /** Signs `user` in on `serverUrl` and connects the device's socket. */
@@ -98,6 +121,10 @@ export class NodeDevice {
     return new NodeDevice(label, serverUrl, cookie, body.user.id, deviceId, socket, factory);
   }
 
+  get deviceId(): string {
+    return this.agent.deviceId;
+  }
+
   /** The newest peer connection the engine created here. */
   get peerConnection(): RTCPeerConnection | undefined {
     return this.peerConnections.at(-1);
@@ -112,83 +139,36 @@ export class NodeDevice {
   }
 
   /**
-   * Calls `toUserId` with `stream`. `onPeerConnection` runs on the caller's peer connection before
-   * the engine adds its tracks (open a data channel there, so the first offer carries it).
+   * Calls `toUserId` with `stream` through the agent. `onPeerConnection` runs on the caller's peer
+   * connection before the engine adds its tracks (open a data channel there, so the first offer
+   * carries it).
    */
-  async call(toUserId: string, kind: CallKind, stream: MediaStream, onPeerConnection?: (pc: RTCPeerConnection) => void): Promise<WeriftCallSession> {
-    const session = this.#newSession(await this.rtcConfiguration(), onPeerConnection);
-    session.start({ toUserId, kind, localStream: stream });
-    return session;
+  async call(toUserId: string, kind: CallKind, stream: MediaStream, onPeerConnection?: (pc: RTCPeerConnection) => void): Promise<NodeCall> {
+    this.#onNextPeerConnection = onPeerConnection ?? null;
+    const call = this.agent.dial(toUserId, kind);
+    await call.place(stream);
+    return call;
   }
 
-  /** Resolves with the session of the next call that rings this device. */
-  nextIncoming(timeoutMs = 10_000): Promise<WeriftCallSession> {
+  /** Resolves with the next call that rings this device. */
+  nextIncoming(timeoutMs = 10_000): Promise<NodeCall> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.label}: no incoming call within ${timeoutMs} ms`)), timeoutMs);
-      this.#invites.push((session) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`${this.label}: no incoming call within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.agent.on('incoming', (call) => {
         clearTimeout(timer);
-        resolve(session);
+        off();
+        resolve(call);
       });
     });
   }
 
-  /** Ends every call and disconnects. */
+  /** Ends the call going on, if any, and disconnects. */
   close(): void {
-    for (const session of this.#sessions.values()) session.hangup();
-    this.#sessions.clear();
+    this.agent.stop();
     this.socket.disconnect();
     for (const pc of this.peerConnections) void pc.close().catch(() => undefined);
-  }
-
-  #newSession(rtcConfiguration: PeerConfiguration, onPeerConnection?: (pc: RTCPeerConnection) => void): WeriftCallSession {
-    const factory = weriftPeerConnectionFactory({
-      ...this.#factoryOptions,
-      onPeerConnection: (pc) => {
-        this.peerConnections.push(pc);
-        this.#factoryOptions.onPeerConnection?.(pc);
-        onPeerConnection?.(pc);
-      },
-    });
-    const session: WeriftCallSession = new CallSession({
-      deviceId: this.deviceId,
-      peerConnectionFactory: factory,
-      rtcConfiguration,
-      refreshConfiguration: () => this.rtcConfiguration(),
-      logger: this.#logger,
-    });
-    session.on('signal', (signal) => this.#send(session, signal));
-    session.on('ended', () => {
-      if (session.callId !== null && this.#sessions.get(session.callId) === session) this.#sessions.delete(session.callId);
-    });
-    return session;
-  }
-
-  #send(session: WeriftCallSession, signal: OutgoingCallSignal): void {
-    if (signal.type === 'call.invite') this.#sessions.set(signal.payload.callId, session);
-    this.socket.emit(signal.type, signal.payload, (res: unknown) => {
-      const ack = res as { ok?: boolean; code?: string } | undefined;
-      if (ack?.ok === false && ack.code) session.handleSignalError(signal.type, ack.code as never);
-    });
-  }
-
-  #onServerEvent(type: CallServerEventName, raw: unknown): void {
-    const parsed = CALL_SERVER_SCHEMAS[type].safeParse(raw);
-    if (!parsed.success) {
-      this.#logger.warn(`${type} with an invalid payload: dropped`);
-      return;
-    }
-    const signal = { type, payload: parsed.data } as IncomingCallSignal;
-    const existing = this.#sessions.get(signal.payload.callId);
-    if (existing) {
-      existing.handleSignal(signal);
-      return;
-    }
-    if (signal.type !== 'call.invite') return;
-    void this.rtcConfiguration().then((rtc) => {
-      const session = this.#newSession(rtc);
-      this.#sessions.set(signal.payload.callId, session);
-      session.handleSignal(signal);
-      this.#invites.shift()?.(session);
-    });
   }
 }

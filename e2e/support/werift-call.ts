@@ -1,49 +1,62 @@
 // Steps for calls between werift devices in Node (node-device.ts): waiting for a state, the end,
 // the first remote track; measuring RTP both ways in one window.
-import type { CallEnd, CallState } from '@parley/call';
-import { forwardRtp, type RtpCounter, type RtpSource, type RtpWindow, type WeriftCallSession } from '@parley/call/werift';
+import type { CallEnd, CallPhase } from '@parley/call';
+import { forwardRtp, type RtpCounter, type RtpSource, type RtpWindow } from '@parley/call/werift';
 import type { MediaStreamTrack, RTCPeerConnection } from 'werift';
+import type { NodeCall } from './node-device.ts';
 
-/** Resolves once `session` is in `state` (at once if it already is); rejects if it ends first. */
-export function waitState(session: WeriftCallSession, state: CallState, timeoutMs = 15_000): Promise<void> {
-  if (session.state === state) return Promise.resolve();
+/** Resolves once `call` is in `phase` (at once if it already is); rejects if it ends first. */
+export function waitPhase(call: NodeCall, phase: CallPhase, timeoutMs = 15_000): Promise<void> {
+  if (call.phase === phase) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      offUpdate();
+      offEnded();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`call not ${phase} within ${timeoutMs} ms (it is ${call.phase})`)), timeoutMs);
+    const offUpdate = call.on('update', () => (call.phase === phase ? done() : undefined));
+    const offEnded = call.on('ended', (end) => done(new Error(`call ended (${end.reason}, ${end.by}) while waiting for ${phase}`)));
+  });
+}
+
+/** Resolves once `check` holds after an update of `call`. */
+export function waitUpdate(call: NodeCall, check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  if (check()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new Error(`call not ${state} within ${timeoutMs} ms (it is ${session.state})`));
+      reject(new Error(`timed out waiting for ${what}`));
     }, timeoutMs);
-    const off = session.on('state', (next) => {
-      if (next === state) {
-        clearTimeout(timer);
-        off();
-        resolve();
-      } else if (next === 'ended') {
-        clearTimeout(timer);
-        off();
-        reject(new Error(`call ended (${session.end?.reason}, ${session.end?.by}) while waiting for ${state}`));
-      }
+    const off = call.on('update', () => {
+      if (!check()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
     });
   });
 }
 
-/** Resolves with the end of `session`. */
-export function waitEnded(session: WeriftCallSession, timeoutMs = 10_000): Promise<CallEnd> {
-  if (session.end) return Promise.resolve(session.end);
+/** Resolves with the end of `call`. */
+export function waitEnded(call: NodeCall, timeoutMs = 10_000): Promise<CallEnd> {
+  if (call.end) return Promise.resolve(call.end);
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`call did not end within ${timeoutMs} ms (it is ${session.state})`)), timeoutMs);
-    session.on('ended', (end) => {
+    const timer = setTimeout(() => reject(new Error(`call did not end within ${timeoutMs} ms (it is ${call.phase})`)), timeoutMs);
+    call.on('ended', (end) => {
       clearTimeout(timer);
       resolve(end);
     });
   });
 }
 
-/** The remote tracks of `session`, by kind, as they arrive; subscribe before the call connects. */
-export function remoteTracks(session: WeriftCallSession): { audio: Promise<MediaStreamTrack>; video: Promise<MediaStreamTrack> } {
+/** The remote tracks of `call`, by kind, as they arrive; subscribe before the call connects. */
+export function remoteTracks(call: NodeCall): { audio: Promise<MediaStreamTrack>; video: Promise<MediaStreamTrack> } {
   const waiting: Record<string, (t: MediaStreamTrack) => void> = {};
   const audio = new Promise<MediaStreamTrack>((r) => (waiting.audio = r));
   const video = new Promise<MediaStreamTrack>((r) => (waiting.video = r));
-  session.on('track', (track) => waiting[track.kind]?.(track));
+  call.on('track', (track) => waiting[track.kind]?.(track));
   return { audio, video };
 }
 

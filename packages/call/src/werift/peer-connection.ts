@@ -21,6 +21,7 @@ import type {
   RemoteDescription,
   SenderLike,
   TrackEventLike,
+  StatsReportLike,
   TransceiverLike,
 } from '../webrtc.ts';
 
@@ -126,6 +127,11 @@ export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack
 
   setConfiguration(configuration: PeerConfiguration): void {
     this.pc.setConfiguration({ iceServers: configuration.iceServers ?? [], iceTransportPolicy: configuration.iceTransportPolicy ?? 'all' });
+  }
+
+  /** werift's RTCStatsReport (a Map): inbound-rtp, outbound-rtp, remote-inbound-rtp, candidate pairs, as browsers name them. */
+  getStats(): Promise<StatsReportLike> {
+    return this.pc.getStats();
   }
 
   close(): Promise<void> {
