@@ -32,6 +32,9 @@ import { registerPresenceSocket } from './realtime/presence-socket.ts';
 import { restLimits } from './lib/rest-limits.ts';
 import { Realtime } from './realtime/realtime.ts';
 
+/** Paths the web app's client-side routes never use. */
+const SERVER_PATHS = ['/api', '/socket.io', '/metrics', '/healthz'];
+
 export interface BuiltApp {
   app: FastifyInstance;
   ctx: AppContext;
@@ -152,8 +155,10 @@ export async function buildApp(
   } else {
     app.log.warn({ webDist: config.webDist }, 'web app not built: run `npm run build` (API only)');
   }
+  // The server's own paths never fall back to the web app: /metrics without METRICS_TOKEN is a 404.
+  const serverPath = (url: string) => SERVER_PATHS.some((p) => url === p || url.startsWith(`${p}/`) || url.startsWith(`${p}?`));
   app.setNotFoundHandler((req, reply) => {
-    if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/socket.io') && fs.existsSync(index)) {
+    if (req.method === 'GET' && !serverPath(req.url) && fs.existsSync(index)) {
       return reply.type('text/html').send(fs.createReadStream(index));
     }
     return reply.code(404).send(new AppError('not_found', `No route ${req.method} ${req.url.split('?')[0]}`).toBody());
