@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChatStore } from '../chat/chat-store.ts';
 import type { Realtime } from '../../realtime/realtime.ts';
-import type { HistoryEntry } from './call-lifecycle.ts';
+import type { HistoryEntry } from './call-types.ts';
 import type { CallQuota } from './call-quota.ts';
 
 /** Window of the cap on unanswered-call entries per caller and callee. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../testing/fake-clock.ts';
-import { step, type ActiveCall, type CallEvent, type Step } from './call-lifecycle.ts';
+import { step } from './call-lifecycle.ts';
+import type { ActiveCall, CallEvent, Step } from './call-types.ts';
 import { InMemoryQuota } from './call-quota.ts';
 import type { ResumeClaim } from './call-registry.ts';
 import { matchClaims } from './call-resume.ts';

@@ -1,5 +1,5 @@
 import type { PushNotifier } from '../push/push-service.ts';
-import type { CallNotice } from './call-lifecycle.ts';
+import type { CallNotice } from './call-types.ts';
 
 /**
  * Told when a callee's devices are rung and when a call ends (with its outcome), for notifying
@@ -10,7 +10,6 @@ export interface CallNotifier {
   notify(notice: CallNotice): void | Promise<void>;
 }
 
-export const noNotifier: CallNotifier = { notify: () => undefined };
 
 /** Web Push (features/push): rings subscribed browsers without a live socket, closes their notification when the ringing stops. */
 export function pushCallNotifier(push: PushNotifier): CallNotifier {

@@ -1,5 +1,5 @@
 import type { CallKind } from '@parley/protocol';
-import type { ActiveCall, Device } from './call-lifecycle.ts';
+import type { ActiveCall, Device } from './call-types.ts';
 
 /**
  * A device's claim, after a server restart, that it is in an answered call the server no longer

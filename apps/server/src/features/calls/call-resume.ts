@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CallResume } from '@parley/protocol';
 import { AppError } from '../../lib/errors.ts';
-import { deviceKey, type Device, type TimerRef } from './call-lifecycle.ts';
+import { deviceKey, type Device, type TimerRef } from './call-types.ts';
 import type { CallManager } from './call-manager.ts';
 import type { ResumeClaim } from './call-registry.ts';
 

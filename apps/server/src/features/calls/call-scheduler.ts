@@ -1,4 +1,4 @@
-import type { TimerRef } from './call-lifecycle.ts';
+import type { TimerRef } from './call-types.ts';
 
 /** Time, injected: the system clock in production, a fake one in tests (testing/fake-clock.ts). */
 export interface Clock {

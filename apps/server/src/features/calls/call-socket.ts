@@ -4,7 +4,7 @@ import type { ZodType } from 'zod';
 import { AppError } from '../../lib/errors.ts';
 import { onEvent } from '../../realtime/on-event.ts';
 import type { ParleySocket, Realtime } from '../../realtime/realtime.ts';
-import type { Device } from './call-lifecycle.ts';
+import type { Device } from './call-types.ts';
 import type { CallManager } from './call-manager.ts';
 
 /** Wires each socket's call.* events and its comings and goings to the CallManager. */
