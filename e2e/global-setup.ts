@@ -38,6 +38,8 @@ export function staleReason(): string | undefined {
   const inputs = [
     newestMtime(path.join(webDir, 'src')),
     mtimeOf(path.join(webDir, 'index.html')),
+    // The manifest and icons, copied into the build as they are.
+    newestMtime(path.join(webDir, 'public')),
     mtimeOf(path.join(webDir, 'vite.config.ts')),
     // Every workspace package the web app bundles.
     newestMtime(path.join(repoRoot, 'packages/protocol/src')),

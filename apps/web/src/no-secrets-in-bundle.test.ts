@@ -11,7 +11,7 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('the built web app', () => {
-  it('carries no TURN secret or credential, even when the build environment has them', async () => {
+  it('carries no TURN secret or credential and no VAPID private key, even when the build environment has them', async () => {
     const marks = {
       TURN_SECRET: 'mark-turn-secret-5e1f0c',
       TURN_CREDENTIAL: 'mark-turn-credential-8a2b',
@@ -19,6 +19,9 @@ describe('the built web app', () => {
       // The field report's mistake: TURN credentials in a VITE_ variable end up in every browser.
       VITE_TURN_SERVERS: '[{"urls":"turn:x","username":"mark-vite-user-3c9","credential":"mark-vite-cred-4d0"}]',
       VITE_TURN_SECRET: 'mark-vite-secret-1b7',
+      // Web Push: the VAPID private key signs the server's pushes and stays on the server.
+      VAPID_PRIVATE_KEY: 'mark-vapid-private-6f2a',
+      VITE_VAPID_PRIVATE_KEY: 'mark-vite-vapid-private-0c3e',
     };
     const saved = { ...process.env };
     Object.assign(process.env, marks);
@@ -27,8 +30,10 @@ describe('the built web app', () => {
       await build({ root, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
       const files = filesUnder(outDir);
       expect(files.some((f) => f.endsWith('.js'))).toBe(true);
+      // The service worker is part of what browsers download.
+      expect(files.map((f) => path.basename(f))).toContain('sw.js');
       const all = files.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
-      for (const needle of ['mark-turn-secret-5e1f0c', 'mark-turn-credential-8a2b', 'mark-turn-username-77d1', 'mark-vite-user-3c9', 'mark-vite-cred-4d0', 'mark-vite-secret-1b7']) {
+      for (const needle of ['mark-turn-secret-5e1f0c', 'mark-turn-credential-8a2b', 'mark-turn-username-77d1', 'mark-vite-user-3c9', 'mark-vite-cred-4d0', 'mark-vite-secret-1b7', 'mark-vapid-private-6f2a', 'mark-vite-vapid-private-0c3e']) {
         expect(all, needle).not.toContain(needle);
       }
     } finally {

@@ -13,6 +13,8 @@ export interface ReceivedPush {
   contentEncoding: string | undefined;
   /** The decrypted body (RFC 8291 aes128gcm), parsed as JSON. */
   payload: unknown;
+  /** The decrypted body as text: what a browser's push service hands its service worker. */
+  text: string;
   /** The VAPID claims (RFC 8292), after checking the signature against `k`. */
   vapid: { aud: string; sub: string; exp: number; publicKey: string };
   /** The raw body, as the push service would forward it to the browser. */
@@ -158,10 +160,12 @@ export class LocalPushService {
         urgency: h('urgency'),
         topic: h('topic'),
         contentEncoding: h('content-encoding'),
-        payload: JSON.parse(decryptAes128gcm(body, sub.ecdh, sub.auth).toString('utf8')),
+        text: decryptAes128gcm(body, sub.ecdh, sub.auth).toString('utf8'),
+        payload: undefined,
         vapid: checkVapid(h('authorization')),
         body,
       };
+      r.payload = JSON.parse(r.text);
       this.history.push(r);
       const w = this.waiters.findIndex((x) => x.match(r));
       if (w >= 0) this.waiters.splice(w, 1)[0]!.resolve(r);

@@ -1,4 +1,4 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
 import type { PublicUser } from '@parley/protocol';
 import { AdminPage } from '../features/admin/AdminPage.tsx';
 import { CallButtons } from '../features/call/CallButtons.tsx';
@@ -8,6 +8,10 @@ import type { SessionEndReason } from '../features/chat/chatClient.ts';
 import { ChatPage } from '../features/chat/ChatPage.tsx';
 import { useChatClient } from '../features/chat/useChat.ts';
 import { ConnectionTestPage } from '../features/connection-test/ConnectionTestPage.tsx';
+import { useAnswerFromNotification, type AnswerableCalls } from '../features/push/answerFromNotification.ts';
+import { unsubscribe as stopPush } from '../features/push/pushClient.ts';
+import { PushOffer, PushSettings } from '../features/push/PushSettings.tsx';
+import { usePushSetting } from '../features/push/usePushSetting.ts';
 import { useHashRoute } from '../lib/useHashRoute.ts';
 import { useRealtimeSocket } from '../lib/useRealtimeSocket.ts';
 import { TopBar } from './TopBar.tsx';
@@ -48,8 +52,24 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
     [chat],
   );
   const calls = useCallController(socket, resolvePeer);
+  const push = usePushSetting();
+  const [pushOfferDismissed, setPushOfferDismissed] = useState(false);
+  // A notification's Answer opened or focused this page: answer that call once it rings here.
+  const answerable = useMemo<AnswerableCalls>(
+    () => ({
+      subscribe: calls.subscribe,
+      ringingCallId: () => {
+        const c = calls.getSnapshot().call;
+        return c && c.direction === 'incoming' && c.phase === 'ringing' && !c.answering ? c.callId : null;
+      },
+      answer: () => void calls.answer(),
+    }),
+    [calls],
+  );
+  useAnswerFromNotification(answerable);
   const isAdmin = me.role === 'admin';
-  const page = route.page === 'admin' && isAdmin ? 'admin' : route.page === 'connection-test' ? 'connection-test' : 'chat';
+  const page =
+    route.page === 'admin' && isAdmin ? 'admin' : route.page === 'connection-test' ? 'connection-test' : route.page === 'settings' ? 'settings' : 'chat';
 
   const callButtons = useCallback(
     (peer: PublicUser) => (
@@ -63,14 +83,21 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
     setSigningOut(true);
     // Hang up while the socket is still there to carry it (the session's end closes the socket).
     calls.hangup();
+    // This browser stops ringing for a person who signed out of it (the server forgets it too).
+    await Promise.race([stopPush(), new Promise((r) => setTimeout(r, 2000))]).catch(() => undefined);
     await onSignOut();
   }
 
   return (
     <div className="app">
       <TopBar me={me} page={page} signingOut={signingOut} onSignOut={() => void signOut()} />
+      {!pushOfferDismissed && page !== 'settings' && <PushOffer setting={push} onDismiss={() => setPushOfferDismissed(true)} />}
       {page === 'admin' ? (
         <AdminPage me={me} />
+      ) : page === 'settings' ? (
+        <main className="app-main settings-page">
+          <PushSettings setting={push} />
+        </main>
       ) : page === 'connection-test' ? (
         <ConnectionTestPage />
       ) : (

@@ -4,7 +4,7 @@ import { ROLE_LABELS } from '../lib/format.ts';
 
 interface TopBarProps {
   me: PublicUser;
-  page: 'chat' | 'admin' | 'connection-test';
+  page: 'chat' | 'admin' | 'connection-test' | 'settings';
   signingOut: boolean;
   onSignOut: () => void;
 }
@@ -31,6 +31,9 @@ export function TopBar({ me, page, signingOut, onSignOut }: TopBarProps) {
             <path d="M4 20v-3M9 20v-7M14 20V9M19 20V4" />
           </svg>
           <span className="topnav-label">Test my connection</span>
+        </a>
+        <a href="#/settings" aria-current={page === 'settings' ? 'page' : undefined}>
+          Settings
         </a>
       </nav>
       <div className="topbar-me">

@@ -1,0 +1,139 @@
+/// <reference lib="webworker" />
+// Parley's service worker: caches the app shell (the Vite build, listed at build time by the
+// plugin in vite.config.ts) and shows what the server pushes. Never caches the API or the socket.
+import { ANSWER_PARAM, PushPayload, pushTag } from '@parley/protocol';
+import { messageNotification, missedNotification, ringingNotification, type NotificationData, type NotificationSpec } from '../features/push/notificationContent.ts';
+
+declare const self: ServiceWorkerGlobalScope;
+/** Every file of the build, as absolute paths; replaced at build time. */
+declare const __PARLEY_PRECACHE__: string[];
+declare const __PARLEY_VERSION__: string;
+
+const CACHE = `parley-shell-${__PARLEY_VERSION__}`;
+const SHELL = '/index.html';
+/** Paths that always go to the network: live data, never a stale copy. */
+const NEVER_CACHED = ['/api/', '/socket.io', '/healthz', '/metrics'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      await cache.addAll(__PARLEY_PRECACHE__);
+      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) if (key.startsWith('parley-shell-') && key !== CACHE) await caches.delete(key);
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  if (NEVER_CACHED.some((p) => url.pathname.startsWith(p))) return;
+  if (event.request.mode === 'navigate') {
+    // The network first, so a new version shows at once; the cached shell when offline.
+    event.respondWith(fetch(event.request).catch(async () => (await caches.match(SHELL)) ?? Response.error()));
+    return;
+  }
+  if (__PARLEY_PRECACHE__.includes(url.pathname)) {
+    event.respondWith((async () => (await caches.match(url.pathname)) ?? fetch(event.request))());
+  }
+});
+
+const show = (n: NotificationSpec) =>
+  self.registration.showNotification(n.title, {
+    body: n.body,
+    tag: n.tag,
+    requireInteraction: n.requireInteraction,
+    data: n.data,
+    icon: '/icons/icon-192.png',
+    badge: '/icons/badge-72.png',
+    // `actions` and `renotify` are in Chromium's NotificationOptions, not yet in TypeScript's.
+    ...({ actions: n.actions, renotify: n.actions.length > 0 } as object),
+  });
+
+async function closeTag(tag: string): Promise<void> {
+  for (const n of await self.registration.getNotifications({ tag })) n.close();
+}
+
+/** Whether the call still rings for this person; unknown (offline, signed out) counts as yes. */
+async function stillRinging(callId: string): Promise<boolean> {
+  try {
+    const res = await fetch(`/api/calls/${callId}/ringing`, { credentials: 'same-origin', cache: 'no-store' });
+    if (!res.ok) return res.status !== 404;
+    return ((await res.json()) as { ringing?: unknown }).ringing === true;
+  } catch {
+    return true;
+  }
+}
+
+async function onPush(data: unknown): Promise<void> {
+  const parsed = PushPayload.safeParse(data);
+  if (!parsed.success) {
+    // A push must show something; say little rather than nothing.
+    await self.registration.showNotification('Parley', { body: 'Something new in Parley', tag: 'parley' });
+    return;
+  }
+  const p = parsed.data;
+  switch (p.type) {
+    case 'call.ringing': {
+      // A push that arrives after the call ended is a missed call, not a ringing one.
+      const ringing = Date.now() < p.expiresAt && (await stillRinging(p.callId));
+      await show(ringing ? ringingNotification(p) : missedNotification(p));
+      return;
+    }
+    case 'call.closed':
+      await closeTag(pushTag.call(p.callId));
+      if (p.missed) await show(missedNotification(p));
+      return;
+    case 'message.new':
+      await show(messageNotification(p));
+      return;
+  }
+}
+
+self.addEventListener('push', (event) => {
+  let data: unknown;
+  try {
+    data = event.data?.json();
+  } catch {
+    data = undefined;
+  }
+  event.waitUntil(onPush(data));
+});
+
+/** Focuses an open Parley window (telling it what to do) or opens `url`. */
+async function openApp(url: string, message?: { type: 'answer'; callId: string }): Promise<void> {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((w) => new URL(w.url).origin === self.location.origin);
+  if (open) {
+    if (message) open.postMessage(message);
+    await open.focus();
+    return;
+  }
+  await self.clients.openWindow(url);
+}
+
+async function onClick(data: NotificationData | undefined, action: string, notification: Notification): Promise<void> {
+  notification.close();
+  if (!data) return openApp('/');
+  if (data.kind === 'call' && action === 'decline') {
+    // Declined without opening the app: the caller reads "Declined" on every device of theirs.
+    await fetch(`/api/calls/${data.callId}/decline`, { method: 'POST', credentials: 'same-origin' }).catch(() => undefined);
+    return;
+  }
+  if (data.kind === 'call') return openApp(`/?${ANSWER_PARAM}=${data.callId}`, { type: 'answer', callId: data.callId });
+  if (data.kind === 'message') return openApp(`/#/c/${data.conversationId}`);
+  return openApp('/');
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.waitUntil(onClick(event.notification.data as NotificationData | undefined, event.action, event.notification));
+});
