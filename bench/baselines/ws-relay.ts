@@ -1,0 +1,21 @@
+// A minimal websocket relay for the bare two-page browser call (bench/setup): each page connects
+// with ?id=NAME, and a message {to, ...} is forwarded to that page as is.
+// Run: node --import tsx bench/baselines/ws-relay.ts PORT
+import http from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+const port = Number(process.argv[2]);
+const pages = new Map<string, WebSocket>();
+const server = http.createServer((_req, res) => res.end('ok'));
+const wss = new WebSocketServer({ server });
+wss.on('connection', (ws, req) => {
+  const id = new URL(req.url ?? '/', 'http://x').searchParams.get('id') ?? '';
+  pages.set(id, ws);
+  ws.on('message', (data) => {
+    const to = (JSON.parse(String(data)) as { to?: string }).to;
+    pages.get(to ?? '')?.send(String(data));
+  });
+  ws.on('close', () => pages.get(id) === ws && pages.delete(id));
+});
+server.listen(port, '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,31 @@
+// Keeps the benchmarks working: each runs at its smoke size against real servers (Parley's own
+// entry point, a bare socket.io relay, the PeerJS server). No timing is asserted: on a shared
+// machine only `npm run bench` at full size, under the heavy lock, says anything about speed.
+import { describe, expect, it } from 'vitest';
+import { CHAT_SMOKE, runChat } from './chat/chat.bench.ts';
+import { SIGNALLING_SMOKE, runSignalling } from './signalling/signalling.bench.ts';
+
+describe('benchmarks at smoke size', () => {
+  it('chat: every message sent through Parley and the bare relay is delivered and timed', async () => {
+    const r = await runChat(CHAT_SMOKE);
+    for (const s of [r.servers.parley, r.servers.socketio]) {
+      expect(s.sent).toBe((CHAT_SMOKE.ratePerS * CHAT_SMOKE.durationMs) / 1000);
+      expect(s.delivered).toBe(s.sent);
+      expect(s.refused).toBe(0);
+      expect(s.deliverMs.p99).toBeGreaterThan(0);
+    }
+    expect(Number.isFinite(r.ratios.p99VsSocketio)).toBe(true);
+  }, 120_000);
+
+  it('signalling: every call set-up completes on Parley, bare socket.io and PeerJS, with each forwarded message timed', async () => {
+    const r = await runSignalling(SIGNALLING_SMOKE);
+    const perCall = 2 + 2 * SIGNALLING_SMOKE.iceEach; // offer, answer, candidates
+    for (const s of Object.values(r.servers)) {
+      expect(s.completed).toBe(SIGNALLING_SMOKE.calls);
+      expect(s.refused).toBe(0);
+      expect(s.forwardMs.n).toBe(SIGNALLING_SMOKE.calls * perCall);
+      expect(s.messages).toBe(SIGNALLING_SMOKE.calls * (perCall + 4)); // + invite, ringing, accept, hang up
+    }
+    expect(Number.isFinite(r.ratios.cpuVsSocketio)).toBe(true);
+  }, 180_000);
+});

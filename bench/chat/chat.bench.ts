@@ -1,0 +1,92 @@
+// Bench 4, chat: send → deliver latency at a steady rate (1,000 messages/s in full size) through
+// Parley (stored, then delivered to every device of both people) against a bare socket.io relay.
+import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { seedDatabase, startParley } from '../lib/parley.ts';
+import { cpuSeconds, freePort, startService, type Service } from '../lib/proc.ts';
+import { ratio, summarize, type Summary } from '../lib/stats.ts';
+import type { Pair } from '../lib/worker.ts';
+import { runWorkers } from '../lib/workers.ts';
+
+export interface ChatOptions {
+  ratePerS: number;
+  durationMs: number;
+  conversations: number;
+  pin: boolean;
+}
+
+export interface ChatFigures {
+  deliverMs: Summary;
+  sent: number;
+  delivered: number;
+  refused: number;
+  cpuSeconds: number;
+}
+
+export interface ChatResult {
+  options: ChatOptions;
+  servers: { parley: ChatFigures; socketio: ChatFigures };
+  ratios: { p99VsSocketio: number };
+  /** The absolute target: p99 at most 20 ms. */
+  p99TargetMs: number;
+}
+
+export const CHAT_FULL: ChatOptions = { ratePerS: 1000, durationMs: 10_000, conversations: 50, pin: true };
+export const CHAT_SMOKE: ChatOptions = { ratePerS: 50, durationMs: 1000, conversations: 5, pin: false };
+
+async function measure(kind: 'parley' | 'socketio', server: Service, pairs: Pair[], o: ChatOptions): Promise<ChatFigures> {
+  let cpu0 = 0;
+  let cpu1 = 0;
+  const r = await runWorkers(
+    { scenario: 'chat', kind, url: server.url, pairs, ratePerS: o.ratePerS, durationMs: o.durationMs, timeoutMs: 10_000 },
+    1,
+    o.pin ? 0 : undefined,
+    { before: () => (cpu0 = cpuSeconds(server.pid)), after: () => (cpu1 = cpuSeconds(server.pid)) },
+  );
+  const deliver = r.latencyMs.deliver ?? [];
+  return { deliverMs: summarize(deliver), sent: r.sent, delivered: deliver.length, refused: r.refused, cpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100 };
+}
+
+export async function runChat(o: ChatOptions, log: (s: string) => void = () => undefined): Promise<ChatResult> {
+  const cpu = o.pin ? 1 : undefined;
+  const seeded = await seedDatabase(o.conversations * 2);
+  try {
+    log(`chat: socketio, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s…`);
+    const port = await freePort();
+    const bare = await startService({ script: 'bench/baselines/socketio-relay.ts', args: [String(port)], port, cpu });
+    let socketio: ChatFigures;
+    try {
+      socketio = await measure('socketio', bare, Array.from({ length: o.conversations }, () => ({ a: { id: randomUUID() }, b: { id: randomUUID() } })), o);
+    } finally {
+      await bare.stop();
+    }
+    log(`  socketio: p50 ${socketio.deliverMs.p50} ms, p99 ${socketio.deliverMs.p99} ms, ${socketio.delivered}/${socketio.sent} delivered`);
+
+    log(`chat: parley, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s…`);
+    const server = await startParley({ dbFile: seeded.file, cpu });
+    let parley: ChatFigures;
+    try {
+      const pairs: Pair[] = [];
+      for (let i = 0; i < o.conversations; i++) {
+        const a = seeded.users[2 * i]!;
+        const b = seeded.users[2 * i + 1]!;
+        const res = await fetch(`${server.url}/api/conversations`, { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ userId: b.id }) });
+        if (!res.ok) throw new Error(`opening a conversation: ${res.status} ${await res.text()}`);
+        const { conversation } = (await res.json()) as { conversation: { id: string } };
+        pairs.push({ a, b, conversationId: conversation.id });
+      }
+      parley = await measure('parley', server, pairs, o);
+    } finally {
+      await server.stop();
+    }
+    log(`  parley: p50 ${parley.deliverMs.p50} ms, p99 ${parley.deliverMs.p99} ms, ${parley.delivered}/${parley.sent} delivered`);
+    return { options: o, servers: { parley, socketio }, ratios: { p99VsSocketio: ratio(parley.deliverMs.p99, socketio.deliverMs.p99) }, p99TargetMs: 20 };
+  } finally {
+    fs.rmSync(seeded.dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const r = await runChat(process.argv.includes('--smoke') ? CHAT_SMOKE : CHAT_FULL, console.log);
+  console.log(JSON.stringify(r.ratios));
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDb, migrate } from '../../apps/server/src/db/database.ts';
+import { SessionsStore } from '../../apps/server/src/features/auth/sessions-store.ts';
+import { hashPassword } from '../../apps/server/src/lib/password.ts';
+import { freePort, startService, type Service } from './proc.ts';
+
+export interface SeededUser {
+  id: string;
+  email: string;
+  /** `parley_session=<token>`: a live session made in the database, as a sign-in would. */
+  cookie: string;
+}
+
+export const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
+/**
+ * A fresh SQLite database with `n` people and a session each. One password hash for all of them:
+ * a benchmark of signalling should not spend minutes in scrypt first.
+ */
+export async function seedDatabase(n: number): Promise<{ file: string; users: SeededUser[]; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-bench-'));
+  const file = path.join(dir, 'parley.db');
+  const db = createDb({ kind: 'sqlite', file });
+  try {
+    await migrate(db);
+    const hash = await hashPassword('bench-password');
+    const now = Date.now();
+    const rows = Array.from({ length: n }, (_, i) => ({
+      id: randomUUID(),
+      email: `bench-${i}@bench.invalid`,
+      name: `Bench ${i}`,
+      role: 'nurse' as const,
+      password_hash: hash,
+      active: 1,
+      created_at: now,
+      updated_at: now,
+    }));
+    for (let i = 0; i < rows.length; i += 200) await db.insertInto('users').values(rows.slice(i, i + 200)).execute();
+    const sessions = new SessionsStore(db, 24 * 3600_000);
+    const users: SeededUser[] = [];
+    for (const r of rows) users.push({ id: r.id, email: r.email, cookie: `parley_session=${(await sessions.create(r.id)).token}` });
+    return { file, users, dir };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** Parley's own entry point (apps/server/src/main.ts) in a child process, on a seeded database. */
+export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string> }): Promise<Service> {
+  const port = await freePort();
+  return startService({
+    script: 'apps/server/src/main.ts',
+    port,
+    cpu: opts.cpu,
+    readyPath: '/healthz',
+    env: {
+      NODE_ENV: 'production',
+      PARLEY_DEMO_USERS: '0',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: `sqlite:${opts.dbFile}`,
+      LOG_LEVEL: 'warn',
+      TURN_MODE: 'off',
+      STUN_URLS: '',
+      METRICS_TOKEN,
+      ...opts.env,
+    },
+  });
+}

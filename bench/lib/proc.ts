@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+const TICKS_PER_S = 100; // Linux USER_HZ
+
+/** CPU seconds (user + system) the process has used, from /proc/PID/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
+}
+
+/** Resident memory in bytes, from /proc/PID/status. */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** `taskset -c CPU` in front of a command when `cpu` is given and taskset exists. */
+export function pinned(cpu: number | undefined, cmd: string, args: string[]): [string, string[]] {
+  if (cpu === undefined || !fs.existsSync('/usr/bin/taskset')) return [cmd, args];
+  return ['/usr/bin/taskset', ['-c', String(cpu), cmd, ...args]];
+}
+
+export interface Service {
+  url: string;
+  /** The server process itself (taskset execs it, so this is the node process). */
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Runs a TypeScript file in a child `node --import tsx`, waits until `url` answers HTTP. */
+export async function startService(opts: { script: string; args?: string[]; env?: Record<string, string>; cpu?: number; port: number; readyPath?: string }): Promise<Service> {
+  const [cmd, args] = pinned(opts.cpu, process.execPath, ['--import', 'tsx', opts.script, ...(opts.args ?? [])]);
+  const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (b: Buffer) => {
+    output = (output + b.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const url = `http://127.0.0.1:${opts.port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${opts.script} exited with ${child.exitCode}:\n${output}`);
+    try {
+      const res = await fetch(url + (opts.readyPath ?? '/'));
+      await res.arrayBuffer();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`${opts.script} did not answer on ${url} within 60 s:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

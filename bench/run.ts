@@ -1,0 +1,106 @@
+// `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`),
+// results in bench/results/<name>.json and the table in docs/performance.md.
+// Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.
+import fs from 'node:fs';
+import path from 'node:path';
+import { CHAT_FULL, CHAT_SMOKE, runChat, type ChatResult } from './chat/chat.bench.ts';
+import { machine } from './lib/machine.ts';
+import { repoRoot } from './lib/proc.ts';
+import { SIGNALLING_FULL, SIGNALLING_SMOKE, runSignalling, type SignallingResult } from './signalling/signalling.bench.ts';
+
+export interface Row {
+  benchmark: string;
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+type Bench = { name: string; run(smoke: boolean): Promise<{ result: unknown; rows: Row[] }> };
+
+export const BENCHES: Bench[] = [
+  {
+    name: 'chat',
+    async run(smoke) {
+      const r: ChatResult = await runChat(smoke ? CHAT_SMOKE : CHAT_FULL, console.log);
+      const p = r.servers.parley.deliverMs;
+      return {
+        result: r,
+        rows: [
+          {
+            benchmark: `4. Chat: send → deliver at ${r.options.ratePerS} messages/s`,
+            target: 'p99 ≤ 20 ms',
+            measured: `p50 ${p.p50} ms, p99 ${p.p99} ms (bare socket.io p99 ${r.servers.socketio.deliverMs.p99} ms: ${r.ratios.p99VsSocketio}×); ${r.servers.parley.delivered}/${r.servers.parley.sent} delivered`,
+            met: p.p99 <= 20 && r.servers.parley.delivered === r.servers.parley.sent,
+          },
+        ],
+      };
+    },
+  },
+  {
+    name: 'signalling',
+    async run(smoke) {
+      const r: SignallingResult = await runSignalling(smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL, console.log);
+      const s = r.servers;
+      return {
+        result: r,
+        rows: [
+          {
+            benchmark: `2. Signalling: offer/answer/ICE forward p99 during ${r.options.calls} concurrent set-ups`,
+            target: 'p99 ≤ bare socket.io and ≤ PeerJS',
+            measured: `Parley p50 ${s.parley.forwardMs.p50} / p99 ${s.parley.forwardMs.p99} ms; socket.io ${s.socketio.forwardMs.p50} / ${s.socketio.forwardMs.p99} ms (${r.ratios.p99VsSocketio}×); PeerJS ${s.peerjs.forwardMs.p50} / ${s.peerjs.forwardMs.p99} ms (${r.ratios.p99VsPeerjs}×)`,
+            met: r.ratios.p99VsSocketio <= 1 && r.ratios.p99VsPeerjs <= 1,
+          },
+          {
+            benchmark: '2. Signalling: server CPU per 1,000 messages',
+            target: '≤ 1.3× bare socket.io',
+            measured: `Parley ${s.parley.cpuMsPer1000Messages} ms, socket.io ${s.socketio.cpuMsPer1000Messages} ms (${r.ratios.cpuVsSocketio}×), PeerJS ${s.peerjs.cpuMsPer1000Messages} ms`,
+            met: r.ratios.cpuVsSocketio <= 1.3,
+          },
+        ],
+      };
+    },
+  },
+];
+
+const BEGIN = '<!-- bench:table:begin -->';
+const END = '<!-- bench:table:end -->';
+
+/** Rewrites the table between the markers of docs/performance.md from every results file. */
+export function writeTable(resultsDir: string, doc: string): void {
+  const rows: Row[] = [];
+  const machines = new Set<string>();
+  for (const b of BENCHES) {
+    const file = path.join(resultsDir, `${b.name}.json`);
+    if (!fs.existsSync(file)) continue;
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows: Row[]; machine: string; at: string };
+    rows.push(...saved.rows.map((r) => ({ ...r, measured: `${r.measured} (${saved.at.slice(0, 10)})` })));
+    machines.add(saved.machine);
+  }
+  const table = [
+    '| benchmark | target | measured | met |',
+    '| --- | --- | --- | --- |',
+    ...rows.map((r) => `| ${r.benchmark} | ${r.target} | ${r.measured} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |`),
+    '',
+    `Machine: ${[...machines].join('; ') || 'not run yet'}.`,
+  ].join('\n');
+  const text = fs.readFileSync(doc, 'utf8');
+  const a = text.indexOf(BEGIN);
+  const z = text.indexOf(END);
+  if (a < 0 || z < 0) throw new Error(`${doc} has no ${BEGIN} … ${END} markers`);
+  fs.writeFileSync(doc, `${text.slice(0, a + BEGIN.length)}\n${table}\n${text.slice(z)}`);
+}
+
+if (import.meta.filename === process.argv[1]) {
+  const smoke = process.argv.includes('--smoke');
+  const onlyArg = process.argv.indexOf('--only');
+  const only = onlyArg > 0 ? (process.argv[onlyArg + 1] ?? '').split(',') : undefined;
+  const resultsDir = path.join(repoRoot, smoke ? 'bench/results/smoke' : 'bench/results');
+  fs.mkdirSync(resultsDir, { recursive: true });
+  for (const b of BENCHES) {
+    if (only && !only.includes(b.name)) continue;
+    const { result, rows } = await b.run(smoke);
+    fs.writeFileSync(path.join(resultsDir, `${b.name}.json`), JSON.stringify({ machine: machine(), at: new Date().toISOString(), smoke, rows, result }, null, 2) + '\n');
+    for (const r of rows) console.log(`${r.met ? 'MET   ' : 'MISSED'} ${r.benchmark}: ${r.measured} (target ${r.target})`);
+  }
+  if (!smoke) writeTable(resultsDir, path.join(repoRoot, 'docs/performance.md'));
+}
