@@ -56,6 +56,8 @@ export async function startParley(opts: { dbFile: string; cpu?: number; env?: Re
     port,
     cpu: opts.cpu,
     readyPath: '/healthz',
+    // BENCH_CPU_PROF=DIR: a V8 CPU profile of the server (node --cpu-prof), to see where it spends.
+    ...(process.env.BENCH_CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] } : {}),
     env: {
       NODE_ENV: 'production',
       PARLEY_DEMO_USERS: '0',

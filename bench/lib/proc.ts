@@ -46,8 +46,8 @@ export interface Service {
 }
 
 /** Runs a TypeScript file in a child `node --import tsx`, waits until `url` answers HTTP. */
-export async function startService(opts: { script: string; args?: string[]; env?: Record<string, string>; cpu?: number; port: number; readyPath?: string }): Promise<Service> {
-  const [cmd, args] = pinned(opts.cpu, process.execPath, ['--import', 'tsx', opts.script, ...(opts.args ?? [])]);
+export async function startService(opts: { script: string; args?: string[]; nodeArgs?: string[]; env?: Record<string, string>; cpu?: number; port: number; readyPath?: string }): Promise<Service> {
+  const [cmd, args] = pinned(opts.cpu, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script, ...(opts.args ?? [])]);
   const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (b: Buffer) => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../env.ts';
 import * as init from './migrations/2026-11-26T1200-init.ts';
@@ -29,9 +29,12 @@ export function createDb(database: Config['database'], onError: (err: Error) => 
     if (database.file !== ':memory:') fs.mkdirSync(path.dirname(database.file), { recursive: true });
     const sqlite = new SQLite(database.file);
     sqlite.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL syncs at checkpoints, not at every commit: the database stays consistent
+    // on a crash or power loss, which may lose only the last commits (docs/decisions/008-sqlite-synchronous-normal.md).
+    sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
   }
   const pool = new pg.Pool({
     connectionString: database.url,
@@ -41,6 +44,30 @@ export function createDb(database: Config['database'], onError: (err: Error) => 
   } as pg.PoolConfig);
   pool.on('error', onError);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+const STATEMENT_CACHE_MAX = 500;
+
+/**
+ * Kysely prepares every query anew; parsing and planning the SQL cost as much as running it
+ * (docs/performance.md, "Chat"). Queries are built from fixed code, so their SQL texts are few:
+ * keep the prepared statements. Kysely runs one query at a time on SQLite, so a cached statement
+ * is never in use twice at once.
+ */
+function cachedStatements(sqlite: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        if (cache.size >= STATEMENT_CACHE_MAX) cache.clear();
+        stmt = sqlite.prepare(text);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
 }
 
 export async function migrate(db: Db): Promise<void> {
