@@ -1,0 +1,202 @@
+// One whole call life through the real protocol, between two werift devices: invite, ring,
+// answer, connected, data channel messages both ways (and RTP both ways with --media), held for
+// the duration, hung up — and what went wrong, as one of the report's reasons.
+import type { CallState } from '@parley/call';
+import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream, type WeriftCallSession } from '@parley/call/werift';
+import type { MediaStreamTrack, RTCDataChannel, RTCPeerConnection } from 'werift';
+import type { LoadDevice } from './device.ts';
+import type { CallOutcome, FailureReason } from './report.ts';
+
+export interface CallPlan {
+  media: boolean;
+  holdMs: number;
+  setupTimeoutMs: number;
+  /** Data channel messages each side sends per second while the call is held. */
+  dataPerS: number;
+  /** Resolves when the run is interrupted (Ctrl-C): the call hangs up at once. */
+  interrupted: Promise<void>;
+}
+
+class CallFailure extends Error {
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const LABEL = 'loadtest';
+const AUDIO_PPS = 50;
+const VIDEO_PPS = 30;
+
+function untilState(session: WeriftCallSession, state: CallState, timeoutMs: number, reason: FailureReason): Promise<void> {
+  if (session.state === state) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new CallFailure(reason, `not ${state} within ${timeoutMs} ms (${session.state})`));
+    }, timeoutMs);
+    const off = session.on('state', (next) => {
+      if (next === state) {
+        clearTimeout(timer);
+        off();
+        resolve();
+      } else if (next === 'ended') {
+        clearTimeout(timer);
+        off();
+        reject(new CallFailure('ended_before_connected', `ended (${session.end?.reason}, ${session.end?.by}) before ${state}`));
+      }
+    });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, reason: FailureReason, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CallFailure(reason, `${what} within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof CallFailure ? err : new CallFailure(reason, String((err as Error).message ?? err)));
+      },
+    );
+  });
+}
+
+function remoteTracks(session: WeriftCallSession): Map<string, Promise<MediaStreamTrack>> {
+  const waiting = new Map<string, (t: MediaStreamTrack) => void>();
+  const tracks = new Map<string, Promise<MediaStreamTrack>>();
+  for (const kind of ['audio', 'video']) tracks.set(kind, new Promise((r) => waiting.set(kind, r)));
+  session.on('track', (track) => waiting.get(track.kind)?.(track));
+  return tracks;
+}
+
+/** Counts the messages the channel receives; sends `perS` a second while `running()`. */
+function chatter(channel: RTCDataChannel, perS: number): { received: () => number; sent: () => number; stop: () => void } {
+  let received = 0;
+  let sent = 0;
+  channel.onMessage.subscribe(() => received++);
+  const timer = setInterval(() => {
+    if (channel.readyState !== 'open') return;
+    channel.send(`loadtest ${++sent}`);
+  }, 1000 / perS);
+  return { received: () => received, sent: () => sent, stop: () => clearInterval(timer) };
+}
+
+const sleep = (ms: number, interrupted: Promise<void>) => Promise.race([new Promise((r) => setTimeout(r, ms)), interrupted]);
+
+export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: CallPlan): Promise<CallOutcome> {
+  const outcome: CallOutcome = { ok: false };
+  let callerSession: WeriftCallSession | undefined;
+  let calleeSession: WeriftCallSession | undefined;
+  const sources: RtpSource[] = [];
+  const stops: Array<() => void> = [];
+  let interrupted = false;
+  void plan.interrupted.then(() => (interrupted = true));
+  try {
+    const kind = plan.media ? 'video' : 'audio';
+    const local = { caller: weriftLocalStream(kind), callee: weriftLocalStream(kind) };
+    let callerChannel!: Promise<RTCDataChannel>;
+    const rtc = await caller.rtcConfiguration();
+    const incoming = callee.nextIncoming(plan.setupTimeoutMs);
+    incoming.catch(() => undefined);
+    const made = caller.newSession(rtc, { onPeerConnection: (pc) => (callerChannel = openDataChannel(pc, LABEL, plan.setupTimeoutMs)) });
+    callerSession = made.session;
+    const callerTracks = remoteTracks(callerSession);
+    const ringing = new Promise<number>((resolve) => callerSession!.on('remoteRinging', () => resolve(performance.now())));
+    callerSession.start({ toUserId: callee.user.id, kind, localStream: local.caller.stream });
+    const callId = callerSession.callId!;
+
+    const { session, pc: calleePc } = await withTimeout(incoming, plan.setupTimeoutMs, 'no_ring', 'no invite reached the callee');
+    calleeSession = session;
+    const calleeTracks = remoteTracks(calleeSession);
+    const rangAt = await withTimeout(ringing, plan.setupTimeoutMs, 'no_ring', 'the caller heard no ringing');
+    const invitedAt = caller.sentAt.get(`${callId}:call.invite`);
+    if (invitedAt !== undefined) outcome.inviteToRingMs = rangAt - invitedAt;
+    if (caller.refusals.length) throw new CallFailure('invite_refused', caller.refusals.at(-1)!);
+
+    const answeredAt = performance.now();
+    calleeSession.accept(local.callee.stream);
+    const calleeChannel = calleePc.then((pc: RTCPeerConnection) => acceptDataChannel(pc, LABEL, plan.setupTimeoutMs));
+    calleeChannel.catch(() => undefined);
+    await Promise.all([
+      untilState(callerSession, 'connected', plan.setupTimeoutMs, 'setup_timeout'),
+      untilState(calleeSession, 'connected', plan.setupTimeoutMs, 'setup_timeout'),
+    ]);
+    outcome.answerToConnectedMs = performance.now() - answeredAt;
+
+    const [chA, chB] = await withTimeout(Promise.all([callerChannel, calleeChannel]), plan.setupTimeoutMs, 'data_channel', 'the data channel did not open');
+    const talkA = chatter(chA, plan.dataPerS);
+    const talkB = chatter(chB, plan.dataPerS);
+    stops.push(talkA.stop, talkB.stop);
+
+    let counters: Array<{ source: RtpSource; counter: RtpCounter }> = [];
+    if (plan.media) {
+      const [aAudio, aVideo, bAudio, bVideo] = await withTimeout(
+        Promise.all([callerTracks.get('audio')!, callerTracks.get('video')!, calleeTracks.get('audio')!, calleeTracks.get('video')!]),
+        plan.setupTimeoutMs,
+        'media_short',
+        'the remote tracks did not arrive',
+      );
+      const src = (t: MediaStreamTrack | null, pps: number) => {
+        const s = new RtpSource(t!, { packetsPerSecond: pps, payloadBytes: pps === VIDEO_PPS ? 1000 : 80 });
+        sources.push(s);
+        s.start();
+        return s;
+      };
+      // Each counter pairs with the source on the other end.
+      counters = [
+        { source: src(local.callee.audio, AUDIO_PPS), counter: new RtpCounter(aAudio) },
+        { source: src(local.callee.video, VIDEO_PPS), counter: new RtpCounter(aVideo) },
+        { source: src(local.caller.audio, AUDIO_PPS), counter: new RtpCounter(bAudio) },
+        { source: src(local.caller.video, VIDEO_PPS), counter: new RtpCounter(bVideo) },
+      ];
+    }
+
+    // The first half second lets the media start; what is counted is the rest of the hold.
+    await sleep(Math.min(500, plan.holdMs), plan.interrupted);
+    const before = counters.map((c) => ({ sent: c.source.sent, received: c.counter.packets }));
+    await sleep(Math.max(0, plan.holdMs - 500), plan.interrupted);
+    for (const s of sources) s.stop();
+    talkA.stop();
+    talkB.stop();
+    await new Promise((r) => setTimeout(r, 300)); // packets and messages in flight arrive
+    if (plan.media) {
+      const expected = counters.reduce((n, c, i) => n + c.source.sent - before[i]!.sent, 0);
+      const received = counters.reduce((n, c, i) => n + c.counter.packets - before[i]!.received, 0);
+      outcome.media = { expected, received };
+      for (const c of counters) c.counter.stop();
+    }
+    outcome.data = { sent: talkA.sent() + talkB.sent(), received: talkA.received() + talkB.received() };
+    if (callerSession.state !== 'connected' || calleeSession.state !== 'connected') {
+      throw new CallFailure('dropped_while_held', `the call left connected while held (${callerSession.state}/${calleeSession.state}: ${callerSession.end?.reason ?? calleeSession.end?.reason ?? ''})`);
+    }
+
+    const calleeEnded = new Promise<void>((r) => (calleeSession!.end ? r() : calleeSession!.on('ended', () => r())));
+    callerSession.hangup();
+    await withTimeout(calleeEnded, 10_000, 'hangup_refused', 'the callee did not hear the hang up');
+    if (calleeSession.end?.reason !== 'user_hangup') throw new CallFailure('hangup_refused', `the callee saw the end as ${calleeSession.end?.reason}`);
+
+    if (interrupted) throw new CallFailure('interrupted', 'Ctrl-C while the call was held');
+    if (outcome.data.received < outcome.data.sent) throw new CallFailure('data_channel', `${outcome.data.received} of ${outcome.data.sent} data channel messages arrived`);
+    if (outcome.media && outcome.media.received < outcome.media.expected * 0.98) {
+      throw new CallFailure('media_short', `${outcome.media.received} of ${outcome.media.expected} RTP packets arrived`);
+    }
+    outcome.ok = true;
+    return outcome;
+  } catch (err) {
+    const f = err instanceof CallFailure ? err : new CallFailure('error', String((err as Error)?.stack ?? err));
+    outcome.failure = interrupted && f.reason !== 'interrupted' ? 'interrupted' : f.reason;
+    const engineSaid = [...caller.log.slice(-2), ...callee.log.slice(-2)].join(' | ');
+    outcome.detail = `${f.message}${engineSaid ? ` — engine: ${engineSaid}` : ''}`;
+    return outcome;
+  } finally {
+    for (const s of sources) s.stop();
+    for (const stop of stops) stop();
+    for (const s of [callerSession, calleeSession]) if (s && s.state !== 'ended') s.hangup();
+  }
+}

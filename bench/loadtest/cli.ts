@@ -1,0 +1,143 @@
+// `npm run loadtest -- --url http://HOST:PORT --calls 200 --concurrency 50 [--media] …`
+// (README, "Load test"). Exit codes: 0 every call completed; 1 some failed or it was interrupted;
+// 2 a usage or target error (nothing was run).
+import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { cleanupUsers, ParleyApi, prepareUsers, TargetError, type TestUser } from './admin.ts';
+import { runCall, type CallPlan } from './call-runner.ts';
+import { LoadDevice } from './device.ts';
+import { LoadtestUsageError, parseOptions, USAGE, type LoadtestOptions } from './options.ts';
+import { Progress } from './progress.ts';
+import { buildReport, formatReport, histogramSvg, type CallOutcome, type Report } from './report.ts';
+import { MetricsWatch, type MetricsSample } from './server-metrics.ts';
+
+export async function runLoadtest(o: LoadtestOptions, io: { err: NodeJS.WritableStream; interrupted: Promise<void> }): Promise<Report> {
+  const started = Date.now();
+  const api = new ParleyApi(o.url);
+  await api.check();
+  const progress = new Progress(io.err);
+  const pairs = o.concurrency;
+  progress.phase(`Preparing ${pairs * 2} test users`);
+  const users = await prepareUsers(api, { email: o.adminEmail, password: o.adminPassword }, pairs, (done, total) => progress.update(done, total));
+  progress.done();
+
+  let watch: MetricsWatch | undefined;
+  let first: MetricsSample | undefined;
+  let metricsProblem = o.metricsToken ? undefined : 'no server figures: pass --metrics-token (or set METRICS_TOKEN) for a server started with METRICS_TOKEN';
+  if (o.metricsToken) {
+    watch = new MetricsWatch(api, o.metricsToken);
+    first = await watch.start().catch((err: unknown) => {
+      metricsProblem = `no server figures: ${(err as Error).message}`;
+      watch = undefined;
+      return undefined;
+    });
+  }
+
+  const devices: LoadDevice[] = [];
+  const connect = async (u: TestUser, role: string, i: number) => {
+    const d = await LoadDevice.connect(o.url, u, `loadtest-${role}-${i}-${randomUUID().slice(0, 6)}`);
+    devices.push(d);
+    return d;
+  };
+  const outcomes: CallOutcome[] = [];
+  let interrupted = false;
+  void io.interrupted.then(() => (interrupted = true));
+  const plan: CallPlan = { media: o.media, holdMs: o.durationS * 1000, setupTimeoutMs: o.setupTimeoutS * 1000, dataPerS: 5, interrupted: io.interrupted };
+  try {
+    progress.phase(`Connecting ${pairs * 2} devices`);
+    const slots: Array<[LoadDevice, LoadDevice]> = [];
+    for (let i = 0; i < pairs; i++) {
+      slots.push([await connect(users.callers[i]!, 'caller', i), await connect(users.callees[i]!, 'callee', i)]);
+      progress.update(i + 1, pairs);
+    }
+    progress.done();
+    progress.phase(`Calls (${o.concurrency} at a time, held ${o.durationS} s)`);
+    let next = 0;
+    let failed = 0;
+    await Promise.all(
+      slots.map(async ([caller, callee]) => {
+        while (!interrupted && next < o.calls) {
+          next++;
+          const outcome = await runCall(caller, callee, plan);
+          outcomes.push(outcome);
+          if (!outcome.ok) failed++;
+          progress.update(outcomes.length, o.calls, failed ? `${failed} failed` : '');
+        }
+      }),
+    );
+    progress.done();
+  } finally {
+    for (const d of devices) d.close();
+  }
+
+  let server: Report['server'] = { unavailable: metricsProblem ?? 'no server figures' };
+  if (watch && first) {
+    // The server ends each call as its hang up arrives; give the last ones a moment to be counted.
+    await new Promise((r) => setTimeout(r, 500));
+    const last = await watch.stop();
+    const s = watch.summary();
+    const callsEnded = last.endedTotal - first.endedTotal;
+    const attempted = outcomes.length;
+    server = { ...s, callsEnded, activeAfter: last.activeCalls, agrees: callsEnded === attempted && last.activeCalls === 0 };
+  }
+  if (o.cleanup) {
+    progress.phase('Deactivating the test users');
+    const n = await cleanupUsers(api, users.adminCookie);
+    progress.done(`${n} deactivated`);
+  }
+  return buildReport(
+    { url: o.url, options: { calls: o.calls, concurrency: o.concurrency, media: o.media, durationS: o.durationS }, server, wallS: Math.round((Date.now() - started) / 100) / 10, interrupted },
+    outcomes,
+  );
+}
+
+async function main(): Promise<number> {
+  let options: LoadtestOptions | 'help';
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof LoadtestUsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  let interrupt!: () => void;
+  const interrupted = new Promise<void>((r) => (interrupt = r));
+  let presses = 0;
+  process.on('SIGINT', () => {
+    if (++presses > 1) process.exit(130);
+    process.stderr.write('\nStopping: hanging up the calls in progress (Ctrl-C again to quit at once)…\n');
+    interrupt();
+  });
+  try {
+    const report = await runLoadtest(options, { err: process.stderr, interrupted });
+    console.log(formatReport(report));
+    if (options.json) fs.writeFileSync(options.json, JSON.stringify(report, null, 2) + '\n');
+    if (options.svg) {
+      // The set-up times, read back from the report's source: every connected call's.
+      fs.writeFileSync(options.svg, histogramSvg(report.setupSamplesMs, `Parley load test: ${report.connected} of ${report.attempted} calls connected`));
+    }
+    return report.failed > 0 || report.interrupted || report.attempted < options.calls ? 1 : 0;
+  } catch (err) {
+    if (err instanceof TargetError) {
+      console.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.filename === process.argv[1]) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,106 @@
+import { parseArgs } from 'node:util';
+
+export interface LoadtestOptions {
+  url: string;
+  calls: number;
+  concurrency: number;
+  media: boolean;
+  durationS: number;
+  json?: string;
+  svg?: string;
+  adminEmail: string;
+  adminPassword: string;
+  metricsToken?: string;
+  cleanup: boolean;
+  /** Seconds a call may take from invite to connected before it counts as failed. */
+  setupTimeoutS: number;
+}
+
+/** A mistake in the command line or the target: one clear sentence, exit code 2. */
+export class LoadtestUsageError extends Error {
+  override name = 'LoadtestUsageError';
+}
+
+export const USAGE = `Usage: npm run loadtest -- --url http://HOST:PORT [options]
+
+  --url URL              the Parley server (required)
+  --calls N              calls to make in all (default 10)
+  --concurrency N        calls in progress at once (default 10, at most --calls)
+  --media                send RTP both ways (an audio and a video track) and count it
+  --duration S           seconds each call is held once connected (default 5)
+  --json FILE            write the report as JSON
+  --svg FILE             write a histogram of set-up times as SVG
+  --admin-email EMAIL    the admin who creates the test users (default admin@example.com)
+  --admin-password PW    (default parley-demo, or $PARLEY_ADMIN_PASSWORD)
+  --metrics-token TOKEN  read the server's CPU, RSS and call counters from /metrics (default $METRICS_TOKEN)
+  --setup-timeout S      seconds from invite to connected before a call fails (default 20)
+  --cleanup              deactivate the test users afterwards
+  --help                 this text`;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1, max = 100_000): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new LoadtestUsageError(`--${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(raw)})`);
+  }
+  return n;
+}
+
+/** Parses argv (without node and the script); throws LoadtestUsageError with what is wrong. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): LoadtestOptions | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        url: { type: 'string' },
+        calls: { type: 'string' },
+        concurrency: { type: 'string' },
+        media: { type: 'boolean' },
+        duration: { type: 'string' },
+        json: { type: 'string' },
+        svg: { type: 'string' },
+        'admin-email': { type: 'string' },
+        'admin-password': { type: 'string' },
+        'metrics-token': { type: 'string' },
+        'setup-timeout': { type: 'string' },
+        cleanup: { type: 'boolean' },
+        help: { type: 'boolean' },
+      },
+    }).values;
+  } catch (err) {
+    throw new LoadtestUsageError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  if (values.help) return 'help';
+  const rawUrl = values.url as string | undefined;
+  if (!rawUrl) throw new LoadtestUsageError(`--url is required, e.g. --url http://127.0.0.1:3000\n\n${USAGE}`);
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new LoadtestUsageError(`--url ${JSON.stringify(rawUrl)} is not a URL; give one such as http://127.0.0.1:3000`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new LoadtestUsageError(`--url must be http:// or https:// (got ${url.protocol})`);
+  const calls = positiveInt('calls', values.calls as string | undefined, 10);
+  const concurrency = positiveInt('concurrency', values.concurrency as string | undefined, Math.min(10, calls));
+  if (concurrency > calls) throw new LoadtestUsageError(`--concurrency (${concurrency}) cannot be more than --calls (${calls})`);
+  const durationS = positiveInt('duration', values.duration as string | undefined, 5, 0, 3600);
+  const setupTimeoutS = positiveInt('setup-timeout', values['setup-timeout'] as string | undefined, 20, 1, 600);
+  const metricsToken = (values['metrics-token'] as string | undefined) ?? env.METRICS_TOKEN;
+  return {
+    url: url.origin,
+    calls,
+    concurrency,
+    media: values.media === true,
+    durationS,
+    ...(values.json ? { json: values.json as string } : {}),
+    ...(values.svg ? { svg: values.svg as string } : {}),
+    adminEmail: (values['admin-email'] as string | undefined) ?? 'admin@example.com',
+    adminPassword: (values['admin-password'] as string | undefined) ?? env.PARLEY_ADMIN_PASSWORD ?? 'parley-demo',
+    ...(metricsToken ? { metricsToken } : {}),
+    cleanup: values.cleanup === true,
+    setupTimeoutS,
+  };
+}
