@@ -9,10 +9,9 @@ export function registerChatSocket(ctx: AppContext, log: FastifyBaseLogger): voi
     const me = socket.data.user;
 
     onEvent(socket, log, 'message.send', SendMessage, async (input) => {
-      const { message, created } = await ctx.chat.send(me.id, input);
+      const { message, created, peer } = await ctx.chat.send(me.id, input);
       if (created) {
         ctx.metrics.messages.inc();
-        const peer = await ctx.chat.peerOf(me.id, message.conversationId);
         // Every device of both people, the sending one included: it dedupes by id.
         ctx.realtime.toUsers(me.id, peer.id).emit('message.new', { message });
         ctx.push.newMessage({ conversationId: message.conversationId, toUserId: peer.id, fromName: me.name, body: message.body });

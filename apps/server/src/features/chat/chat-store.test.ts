@@ -38,7 +38,8 @@ describe.each(DB_KINDS)('ChatStore on %s', (kind) => {
     const first = await chat.send(alex, { id, conversationId: conv, body: 'Hello Dana' });
     expect(first).toMatchObject({ created: true, message: { seq: 1, senderId: alex, body: 'Hello Dana' } });
     const retry = await chat.send(alex, { id, conversationId: conv, body: 'Hello Dana' });
-    expect(retry).toEqual({ created: false, message: first.message });
+    expect(retry).toEqual({ created: false, message: first.message, peer: first.peer });
+    expect(first.peer.id).toBe(dana);
     await chat.send(dana, { id: randomUUID(), conversationId: conv, body: 'Hi Alex' });
     const page = await chat.messages(alex, conv, { limit: 50 });
     expect(page.messages.map((m) => [m.seq, m.body])).toEqual([

@@ -148,11 +148,15 @@ export class ChatStore {
    * Stores a message exactly once. A retry with the same id returns the stored message; the same id
    * with a different sender, conversation or body is a conflict. `created` tells the caller whether to fan out.
    */
-  async send(senderId: string, input: SendMessage): Promise<{ message: Message; created: boolean }> {
-    const existing = await this.findRetry(senderId, input);
-    if (existing) return { message: existing, created: false };
+  async send(senderId: string, input: SendMessage): Promise<{ message: Message; created: boolean; peer: User }> {
     const peer = await this.peerOf(senderId, input.conversationId);
-    if (!peer.active) throw new AppError('recipient_inactive', `${peer.name}'s account is deactivated`);
+    if (!peer.active) {
+      // A retry of a message stored before the peer was deactivated still gets its message back.
+      const existing = await this.findRetry(senderId, input);
+      if (existing) return { message: existing, created: false, peer };
+      throw new AppError('recipient_inactive', `${peer.name}'s account is deactivated`);
+    }
+    // A retry is rare: the insert's primary key finds it (below), so a new message costs no lookup.
     try {
       const message = await this.db.transaction().execute(async (tx) => {
         const now = Date.now();
@@ -173,11 +177,11 @@ export class ChatStore {
           .execute();
         return toMessage(row);
       });
-      return { message, created: true };
+      return { message, created: true, peer };
     } catch (err) {
-      // The same id sent twice at once (a retry racing the original): the primary key kept one.
+      // A retry, or the same id sent twice at once: the primary key kept the first.
       const raced = await this.findRetry(senderId, input);
-      if (raced) return { message: raced, created: false };
+      if (raced) return { message: raced, created: false, peer };
       throw err;
     }
   }
