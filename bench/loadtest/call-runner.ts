@@ -1,10 +1,9 @@
 // One whole call life through the real protocol, between two werift devices: invite, ring,
 // answer, connected, data channel messages both ways (and RTP both ways with --media), held for
 // the duration, hung up — and what went wrong, as one of the report's reasons.
-import type { CallState } from '@parley/call';
-import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream, type WeriftCallSession } from '@parley/call/werift';
+import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
 import type { MediaStreamTrack, RTCDataChannel, RTCPeerConnection } from 'werift';
-import type { LoadDevice } from './device.ts';
+import type { LoadDevice, WeriftAgentCall } from './device.ts';
 import type { CallOutcome, FailureReason } from './report.ts';
 
 export interface CallPlan {
@@ -30,22 +29,22 @@ const LABEL = 'loadtest';
 const AUDIO_PPS = 50;
 const VIDEO_PPS = 30;
 
-function untilState(session: WeriftCallSession, state: CallState, timeoutMs: number, reason: FailureReason): Promise<void> {
-  if (session.state === state) return Promise.resolve();
+function untilConnected(call: WeriftAgentCall, timeoutMs: number): Promise<void> {
+  if (call.phase === 'connected') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      reject(new CallFailure(reason, `not ${state} within ${timeoutMs} ms (${session.state})`));
+      reject(new CallFailure('setup_timeout', `not connected within ${timeoutMs} ms (${call.phase})`));
     }, timeoutMs);
-    const off = session.on('state', (next) => {
-      if (next === state) {
+    const off = call.on('update', () => {
+      if (call.phase === 'connected') {
         clearTimeout(timer);
         off();
         resolve();
-      } else if (next === 'ended') {
+      } else if (call.phase === 'ended') {
         clearTimeout(timer);
         off();
-        reject(new CallFailure('ended_before_connected', `ended (${session.end?.reason}, ${session.end?.by}) before ${state}`));
+        reject(new CallFailure('ended_before_connected', `ended (${call.end?.reason}, ${call.end?.by}) before connected`));
       }
     });
   });
@@ -67,11 +66,11 @@ function withTimeout<T>(p: Promise<T>, ms: number, reason: FailureReason, what: 
   });
 }
 
-function remoteTracks(session: WeriftCallSession): Map<string, Promise<MediaStreamTrack>> {
+function remoteTracks(call: WeriftAgentCall): Map<string, Promise<MediaStreamTrack>> {
   const waiting = new Map<string, (t: MediaStreamTrack) => void>();
   const tracks = new Map<string, Promise<MediaStreamTrack>>();
   for (const kind of ['audio', 'video']) tracks.set(kind, new Promise((r) => waiting.set(kind, r)));
-  session.on('track', (track) => waiting.get(track.kind)?.(track));
+  call.on('track', (track) => waiting.get(track.kind)?.(track));
   return tracks;
 }
 
@@ -91,44 +90,55 @@ const sleep = (ms: number, interrupted: Promise<void>) => Promise.race([new Prom
 
 export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: CallPlan): Promise<CallOutcome> {
   const outcome: CallOutcome = { ok: false };
-  let callerSession: WeriftCallSession | undefined;
-  let calleeSession: WeriftCallSession | undefined;
+  let callerCall: WeriftAgentCall | undefined;
+  let calleeCall: WeriftAgentCall | undefined;
   const sources: RtpSource[] = [];
   const stops: Array<() => void> = [];
   let interrupted = false;
   void plan.interrupted.then(() => (interrupted = true));
+  const refusedBefore = caller.refusals.length;
   try {
     const kind = plan.media ? 'video' : 'audio';
     const local = { caller: weriftLocalStream(kind), callee: weriftLocalStream(kind) };
-    let callerChannel!: Promise<RTCDataChannel>;
-    const rtc = await caller.rtcConfiguration();
+    // The caller opens the channel on its peer connection before the first offer, which carries it.
+    let callerChannel: Promise<RTCDataChannel> | undefined;
+    caller.onNextPeerConnection = (pc) => {
+      callerChannel = openDataChannel(pc, LABEL, plan.setupTimeoutMs);
+      callerChannel.catch(() => undefined);
+    };
+    let calleePc!: (pc: RTCPeerConnection) => void;
+    const calleePcP = new Promise<RTCPeerConnection>((r) => (calleePc = r));
+    callee.onNextPeerConnection = calleePc;
+
     const incoming = callee.nextIncoming(plan.setupTimeoutMs);
     incoming.catch(() => undefined);
-    const made = caller.newSession(rtc, { onPeerConnection: (pc) => (callerChannel = openDataChannel(pc, LABEL, plan.setupTimeoutMs)) });
-    callerSession = made.session;
-    const callerTracks = remoteTracks(callerSession);
-    const ringing = new Promise<number>((resolve) => callerSession!.on('remoteRinging', () => resolve(performance.now())));
-    callerSession.start({ toUserId: callee.user.id, kind, localStream: local.caller.stream });
-    const callId = callerSession.callId!;
+    callerCall = caller.agent.dial(callee.user.id, kind);
+    const callerTracks = remoteTracks(callerCall);
+    const ringing = new Promise<number>((resolve) => {
+      const off = callerCall!.on('update', () => {
+        if (callerCall!.remoteRinging) {
+          off();
+          resolve(performance.now());
+        }
+      });
+    });
+    await callerCall.place(local.caller.stream);
 
-    const { session, pc: calleePc } = await withTimeout(incoming, plan.setupTimeoutMs, 'no_ring', 'no invite reached the callee');
-    calleeSession = session;
-    const calleeTracks = remoteTracks(calleeSession);
+    calleeCall = await withTimeout(incoming, plan.setupTimeoutMs, 'no_ring', 'no invite reached the callee');
+    const calleeTracks = remoteTracks(calleeCall);
     const rangAt = await withTimeout(ringing, plan.setupTimeoutMs, 'no_ring', 'the caller heard no ringing');
-    const invitedAt = caller.sentAt.get(`${callId}:call.invite`);
+    const invitedAt = caller.sentAt.get(`${callerCall.callId}:call.invite`);
     if (invitedAt !== undefined) outcome.inviteToRingMs = rangAt - invitedAt;
-    if (caller.refusals.length) throw new CallFailure('invite_refused', caller.refusals.at(-1)!);
+    if (caller.refusals.length > refusedBefore) throw new CallFailure('invite_refused', caller.refusals.at(-1)!);
 
     const answeredAt = performance.now();
-    calleeSession.accept(local.callee.stream);
-    const calleeChannel = calleePc.then((pc: RTCPeerConnection) => acceptDataChannel(pc, LABEL, plan.setupTimeoutMs));
+    if (!(await calleeCall.accept(local.callee.stream))) throw new CallFailure('ended_before_connected', `the call stopped ringing before the answer (${calleeCall.end?.reason})`);
+    const calleeChannel = calleePcP.then((pc) => acceptDataChannel(pc, LABEL, plan.setupTimeoutMs));
     calleeChannel.catch(() => undefined);
-    await Promise.all([
-      untilState(callerSession, 'connected', plan.setupTimeoutMs, 'setup_timeout'),
-      untilState(calleeSession, 'connected', plan.setupTimeoutMs, 'setup_timeout'),
-    ]);
+    await Promise.all([untilConnected(callerCall, plan.setupTimeoutMs), untilConnected(calleeCall, plan.setupTimeoutMs)]);
     outcome.answerToConnectedMs = performance.now() - answeredAt;
 
+    if (!callerChannel) throw new CallFailure('data_channel', 'the engine made no peer connection on the caller');
     const [chA, chB] = await withTimeout(Promise.all([callerChannel, calleeChannel]), plan.setupTimeoutMs, 'data_channel', 'the data channel did not open');
     const talkA = chatter(chA, plan.dataPerS);
     const talkB = chatter(chB, plan.dataPerS);
@@ -172,14 +182,15 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
       for (const c of counters) c.counter.stop();
     }
     outcome.data = { sent: talkA.sent() + talkB.sent(), received: talkA.received() + talkB.received() };
-    if (callerSession.state !== 'connected' || calleeSession.state !== 'connected') {
-      throw new CallFailure('dropped_while_held', `the call left connected while held (${callerSession.state}/${calleeSession.state}: ${callerSession.end?.reason ?? calleeSession.end?.reason ?? ''})`);
+    if (callerCall.phase !== 'connected' || calleeCall.phase !== 'connected') {
+      throw new CallFailure('dropped_while_held', `the call left connected while held (${callerCall.phase}/${calleeCall.phase}: ${callerCall.end?.reason ?? calleeCall.end?.reason ?? ''})`);
     }
 
-    const calleeEnded = new Promise<void>((r) => (calleeSession!.end ? r() : calleeSession!.on('ended', () => r())));
-    callerSession.hangup();
+    const callee_ = calleeCall;
+    const calleeEnded = new Promise<void>((r) => (callee_.end ? r() : callee_.on('ended', () => r())));
+    callerCall.hangup();
     await withTimeout(calleeEnded, 10_000, 'hangup_refused', 'the callee did not hear the hang up');
-    if (calleeSession.end?.reason !== 'user_hangup') throw new CallFailure('hangup_refused', `the callee saw the end as ${calleeSession.end?.reason}`);
+    if (calleeCall.end?.reason !== 'user_hangup') throw new CallFailure('hangup_refused', `the callee saw the end as ${calleeCall.end?.reason}`);
 
     if (interrupted) throw new CallFailure('interrupted', 'Ctrl-C while the call was held');
     if (outcome.data.received < outcome.data.sent) throw new CallFailure('data_channel', `${outcome.data.received} of ${outcome.data.sent} data channel messages arrived`);
@@ -195,8 +206,12 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
     outcome.detail = `${f.message}${engineSaid ? ` — engine: ${engineSaid}` : ''}`;
     return outcome;
   } finally {
+    caller.onNextPeerConnection = null;
+    callee.onNextPeerConnection = null;
     for (const s of sources) s.stop();
     for (const stop of stops) stop();
-    for (const s of [callerSession, calleeSession]) if (s && s.state !== 'ended') s.hangup();
+    for (const c of [callerCall, calleeCall]) if (c && c.phase !== 'ended') c.hangup();
+    // The device takes its next call only once this one has ended on both sides.
+    await Promise.all([callerCall, calleeCall].map((c) => (c && !c.end ? new Promise<void>((r) => { c.on('ended', () => r()); setTimeout(r, 5000); }) : undefined)));
   }
 }

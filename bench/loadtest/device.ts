@@ -1,15 +1,14 @@
-// One Parley device in Node for the load test: the app's socket.io connection, and the call engine
-// (@parley/call) on werift peers. It carries the engine's signals to the server with their acks
-// and routes the server's call events, validated, to the session of their call — the glue the web
-// app's call controller is in the browser.
-import { CallSession, type IncomingCallSignal, type Logger, type OutgoingCallSignal, type PeerConfiguration } from '@parley/call';
-import { weriftPeerConnectionFactory, type WeriftCallSession } from '@parley/call/werift';
-import { CALL_SERVER_SCHEMAS, RtcConfigResponse, type CallServerEventName } from '@parley/protocol';
+// One Parley device in Node for the load test: the app's socket.io connection and the engine's
+// CallAgent on werift peers — the same agent the web app runs in the browser. The device only
+// transports: a SignalChannel over socket.io, ICE servers from /api/rtc-config, a werift factory.
+import { CallAgent, type AgentCall, type Logger, type PeerConfiguration, type SignalChannel } from '@parley/call';
+import { weriftPeerConnectionFactory } from '@parley/call/werift';
+import { RtcConfigResponse } from '@parley/protocol';
 import { io, type Socket } from 'socket.io-client';
-import type { RTCPeerConnection } from 'werift';
+import type { MediaStream, MediaStreamTrack, RTCPeerConnection } from 'werift';
 import type { TestUser } from './admin.ts';
 
-const SERVER_EVENTS = Object.keys(CALL_SERVER_SCHEMAS) as CallServerEventName[];
+export type WeriftAgentCall = AgentCall<MediaStreamTrack, MediaStream>;
 
 /** The engine's warnings and errors, kept per device for the report (never printed: a progress bar runs). */
 function keptLogger(lines: string[]): Logger {
@@ -21,20 +20,15 @@ function keptLogger(lines: string[]): Logger {
   return { debug: ignore, info: ignore, warn: keep('warn'), error: keep('error') };
 }
 
-export interface SessionHooks {
-  /** Runs on the session's peer connection before the engine adds tracks (open a data channel here). */
-  onPeerConnection?: (pc: RTCPeerConnection) => void;
-}
-
 export class LoadDevice {
   readonly log: string[] = [];
-  readonly #sessions = new Map<string, WeriftCallSession>();
-  readonly #invites: ((session: WeriftCallSession, pc: Promise<RTCPeerConnection>) => void)[] = [];
-  readonly #logger = keptLogger(this.log);
-  /** When the engine sent each signal, by call and type (the report times invite → ring from it). */
+  readonly agent: CallAgent<MediaStreamTrack, MediaStream>;
+  /** When each signal left, by `callId:type` (the report times invite → ring from it). */
   readonly sentAt = new Map<string, number>();
-  /** Signals the server refused, by error code. */
+  /** Signals the server refused. */
   readonly refusals: string[] = [];
+  /** Runs on the next peer connection the engine creates, before it adds tracks (a data channel). */
+  onNextPeerConnection: ((pc: RTCPeerConnection) => void) | null = null;
 
   private constructor(
     readonly user: TestUser,
@@ -42,7 +36,43 @@ export class LoadDevice {
     readonly socket: Socket,
     private readonly url: string,
   ) {
-    for (const type of SERVER_EVENTS) socket.on(type, (payload: unknown) => this.#onServerEvent(type, payload));
+    const channel: SignalChannel = {
+      get connected() {
+        return socket.connected;
+      },
+      emit: (type, payload, ack) => {
+        const callId = (payload as { callId?: string }).callId;
+        this.sentAt.set(`${callId}:${type}`, performance.now());
+        socket.emit(type, payload, (res: unknown) => {
+          const r = res as { ok?: boolean; error?: { code?: string; message?: string } } | undefined;
+          if (r?.ok === false) this.refusals.push(`${type}: ${r.error?.code ?? '?'} ${r.error?.message ?? ''}`.trim());
+          ack(res);
+        });
+      },
+      on: (type, listener) => {
+        socket.on(type, listener);
+        return () => socket.off(type, listener);
+      },
+      onConnect: (listener) => {
+        socket.on('connect', listener);
+        return () => socket.off('connect', listener);
+      },
+    };
+    this.agent = new CallAgent({
+      deviceId,
+      channel,
+      peerConnectionFactory: weriftPeerConnectionFactory({
+        additionalHostAddresses: ['127.0.0.1'],
+        onPeerConnection: (pc) => {
+          const hook = this.onNextPeerConnection;
+          this.onNextPeerConnection = null;
+          hook?.(pc);
+        },
+      }),
+      iceServers: () => this.rtcConfiguration(),
+      logger: keptLogger(this.log),
+    });
+    this.agent.start();
   }
 
   static async connect(url: string, user: TestUser, deviceId: string): Promise<LoadDevice> {
@@ -61,80 +91,23 @@ export class LoadDevice {
     return { iceServers: config.iceServers, iceTransportPolicy: config.iceTransportPolicy };
   }
 
-  newSession(rtc: PeerConfiguration, hooks: SessionHooks = {}): { session: WeriftCallSession; pc: Promise<RTCPeerConnection> } {
-    let gotPc!: (pc: RTCPeerConnection) => void;
-    const pc = new Promise<RTCPeerConnection>((r) => (gotPc = r));
-    const factory = weriftPeerConnectionFactory({
-      additionalHostAddresses: ['127.0.0.1'],
-      onPeerConnection: (p) => {
-        hooks.onPeerConnection?.(p);
-        gotPc(p);
-      },
-    });
-    const session: WeriftCallSession = new CallSession({
-      deviceId: this.deviceId,
-      peerConnectionFactory: factory,
-      rtcConfiguration: rtc,
-      refreshConfiguration: () => this.rtcConfiguration(),
-      logger: this.#logger,
-    });
-    session.on('signal', (signal) => this.#send(session, signal));
-    session.on('ended', () => {
-      if (session.callId !== null && this.#sessions.get(session.callId) === session) this.#sessions.delete(session.callId);
-    });
-    return { session, pc };
-  }
-
-  /** The session (and its peer connection, once the engine makes one) of the next call that rings here. */
-  nextIncoming(timeoutMs: number): Promise<{ session: WeriftCallSession; pc: Promise<RTCPeerConnection> }> {
+  /** The next call that rings on this device. */
+  nextIncoming(timeoutMs: number): Promise<WeriftAgentCall> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no invite within ${timeoutMs} ms`)), timeoutMs);
-      this.#invites.push((session, pc) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no invite within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.agent.on('incoming', (call) => {
         clearTimeout(timer);
-        resolve({ session, pc });
+        off();
+        resolve(call);
       });
     });
   }
 
   close(): void {
-    for (const s of this.#sessions.values()) s.hangup();
-    this.#sessions.clear();
+    this.agent.stop();
     this.socket.disconnect();
-  }
-
-  #send(session: WeriftCallSession, signal: OutgoingCallSignal): void {
-    if (signal.type === 'call.invite') this.#sessions.set(signal.payload.callId, session);
-    this.sentAt.set(`${signal.payload.callId}:${signal.type}`, performance.now());
-    this.socket.emit(signal.type, signal.payload, (res: unknown) => {
-      const ack = res as { ok?: boolean; error?: { code?: string; message?: string } } | undefined;
-      if (ack?.ok === false) {
-        this.refusals.push(`${signal.type}: ${ack.error?.code ?? '?'} ${ack.error?.message ?? ''}`.trim());
-        if (ack.error?.code) session.handleSignalError(signal.type, ack.error.code as never);
-      }
-    });
-  }
-
-  #onServerEvent(type: CallServerEventName, raw: unknown): void {
-    const parsed = CALL_SERVER_SCHEMAS[type].safeParse(raw);
-    if (!parsed.success) {
-      this.log.push(`warn ${type} with an invalid payload: dropped`);
-      return;
-    }
-    const signal = { type, payload: parsed.data } as IncomingCallSignal;
-    const existing = this.#sessions.get(signal.payload.callId);
-    if (existing) {
-      existing.handleSignal(signal);
-      return;
-    }
-    if (signal.type !== 'call.invite') return;
-    void this.rtcConfiguration().then(
-      (rtc) => {
-        const { session, pc } = this.newSession(rtc);
-        this.#sessions.set(signal.payload.callId, session);
-        session.handleSignal(signal);
-        this.#invites.shift()?.(session, pc);
-      },
-      (err: unknown) => this.log.push(`error ${String(err)}`),
-    );
   }
 }
