@@ -6,7 +6,7 @@ export interface TestUser {
   role: 'admin' | 'doctor' | 'nurse';
 }
 
-export const DEMO_PASSWORD = 'parley-demo';
+export const DEMO_PASSWORD = 'parley-demo-pass';
 
 export const ALEX: TestUser = { name: 'Alex Admin', email: 'admin@example.com', password: DEMO_PASSWORD, role: 'admin' };
 export const DANA: TestUser = { name: 'Dana Doctor', email: 'doctor@example.com', password: DEMO_PASSWORD, role: 'doctor' };

@@ -22,7 +22,7 @@ import { PushService } from './features/push/push-service.ts';
 import { PushStore } from './features/push/push-store.ts';
 import { loadVapidKeys } from './features/push/vapid.ts';
 import { rtcRoutes } from './features/rtc/rtc-routes.ts';
-import { seedDemoUsers } from './features/users/demo-users.ts';
+import { seedDemoUsers, seedFirstAdmin } from './features/users/demo-users.ts';
 import { UsersStore } from './features/users/users-store.ts';
 import { usersRoutes } from './features/users/users-routes.ts';
 import { AppError } from './lib/errors.ts';
@@ -73,7 +73,11 @@ export async function buildApp(
 
   const db = opts.db ?? createDb(config.database, (err) => app.log.warn({ err }, 'database connection lost; the pool replaces it'));
   const users = new UsersStore(db);
-  const demoUsersCreated = await setUpDatabase(db, config.database.kind, async () => (opts.seedDemoUsers ? seedDemoUsers(users) : []));
+  const demoUsersCreated = await setUpDatabase(db, config.database.kind, async () => {
+    // The first admin of a real deployment comes first; demo accounts only on a still-empty database.
+    if (config.firstAdmin && (await seedFirstAdmin(users, config.firstAdmin))) app.log.info({ email: config.firstAdmin.email }, 'first admin created');
+    return opts.seedDemoUsers ? seedDemoUsers(users) : [];
+  });
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);
   const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, proxies, limiters, limits: config.sockets });

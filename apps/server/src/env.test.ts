@@ -10,7 +10,8 @@ describe('configuration from the environment', () => {
     expect(c.database).toEqual({ kind: 'sqlite', file: path.resolve('data/parley.db') });
     expect(c.demoUsers).toBe(true);
     expect(loadConfig({ NODE_ENV: 'production' }).demoUsers).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', PARLEY_DEMO_USERS: '1' }).demoUsers).toBe(true);
+    // The demo accounts' password is public: never in production, whatever PARLEY_DEMO_USERS says.
+    expect(loadConfig({ NODE_ENV: 'production', PARLEY_DEMO_USERS: '1' }).demoUsers).toBe(false);
     expect(loadConfig({ PARLEY_DEMO_USERS: '0' }).demoUsers).toBe(false);
   });
 

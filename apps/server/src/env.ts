@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import proxyAddr from 'proxy-addr';
+import { Email } from '@parley/protocol';
 import { z } from 'zod';
 import type { SignInLimits } from './features/auth/sign-in-guard.ts';
 import type { IceSettings } from './features/rtc/ice-config.ts';
 import type { SocketLimits } from './realtime/realtime.ts';
 import { iceUrlProblem, splitUrls } from './features/rtc/ice-urls.ts';
+import { passwordProblem } from './lib/password-policy.ts';
 
 const bool = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', ''])
@@ -68,6 +70,9 @@ export const EnvSchema = z.object({
   DATABASE_URL: databaseUrl.default('sqlite:./data/parley.db'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PARLEY_DEMO_USERS: bool.optional(),
+  PARLEY_ADMIN_EMAIL: Email.optional(),
+  PARLEY_ADMIN_PASSWORD: z.string().optional(),
+  PARLEY_ADMIN_NAME: z.string().trim().min(1).max(100).default('Administrator'),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24 * 14),
   PARLEY_ORIGINS: origins.default([]),
   TRUST_PROXY: trustProxy.default([]),
@@ -108,6 +113,11 @@ export const EnvSchema = z.object({
   PUSH_PREVIEWS: bool.default(false),
   PUSH_ALLOW_LOCAL_ENDPOINTS: bool.default(false),
 }).superRefine((e, ctx) => {
+  if (!!e.PARLEY_ADMIN_EMAIL !== !!e.PARLEY_ADMIN_PASSWORD) {
+    ctx.addIssue({ code: 'custom', path: [e.PARLEY_ADMIN_EMAIL ? 'PARLEY_ADMIN_PASSWORD' : 'PARLEY_ADMIN_EMAIL'], message: 'PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD go together' });
+  }
+  const adminProblem = e.PARLEY_ADMIN_PASSWORD !== undefined ? passwordProblem(e.PARLEY_ADMIN_PASSWORD) : undefined;
+  if (adminProblem) ctx.addIssue({ code: 'custom', path: ['PARLEY_ADMIN_PASSWORD'], message: adminProblem });
   if (!!e.VAPID_PUBLIC_KEY !== !!e.VAPID_PRIVATE_KEY) {
     ctx.addIssue({ code: 'custom', path: [e.VAPID_PUBLIC_KEY ? 'VAPID_PRIVATE_KEY' : 'VAPID_PUBLIC_KEY'], message: 'VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together' });
   }
@@ -154,7 +164,10 @@ export interface Config {
   port: number;
   database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
   logLevel: Env['LOG_LEVEL'];
+  /** Demo accounts on an empty database: never in production. */
   demoUsers: boolean;
+  /** The first admin, created on an empty database (PARLEY_ADMIN_EMAIL / PARLEY_ADMIN_PASSWORD). */
+  firstAdmin: { name: string; email: string; password: string } | undefined;
   sessionTtlMs: number;
   /** Origins allowed besides the one the request was addressed to. */
   extraOrigins: string[];
@@ -224,7 +237,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     port: e.PORT,
     database,
     logLevel: e.LOG_LEVEL,
-    demoUsers: e.PARLEY_DEMO_USERS ?? e.NODE_ENV !== 'production',
+    demoUsers: e.NODE_ENV !== 'production' && (e.PARLEY_DEMO_USERS ?? true),
+    firstAdmin: e.PARLEY_ADMIN_EMAIL && e.PARLEY_ADMIN_PASSWORD ? { name: e.PARLEY_ADMIN_NAME, email: e.PARLEY_ADMIN_EMAIL, password: e.PARLEY_ADMIN_PASSWORD } : undefined,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
     extraOrigins: e.PARLEY_ORIGINS.map((o) => new URL(o).origin),
     trustProxy: e.TRUST_PROXY,

@@ -11,7 +11,7 @@ describe('the server process', () => {
     const res = await fetch(`${base}/api/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@example.com', password: 'parley-demo' }),
+      body: JSON.stringify({ email: 'admin@example.com', password: 'parley-demo-pass' }),
     });
     const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
     const socket = io(base, { transports: ['websocket'], extraHeaders: { cookie, origin: base }, reconnection: false });

@@ -67,7 +67,7 @@ if (managed) app.addHook('onClose', () => managed.coturn.stop());
 
 if (created.length > 0) {
   app.log.info({ users: created.map((u) => u.email) }, 'demo users created');
-  console.log(['', 'Demo accounts (password "parley-demo"):', ...created.map((u) => `  ${u.name.padEnd(12)} ${u.email.padEnd(20)} ${u.role}`), ''].join('\n'));
+  console.log(['', 'Demo accounts (password "parley-demo-pass"):', ...created.map((u) => `  ${u.name.padEnd(12)} ${u.email.padEnd(20)} ${u.role}`), ''].join('\n'));
 }
 
 const cleanup = setInterval(() => void ctx.sessions.deleteExpired().catch((err: unknown) => app.log.warn({ err }, 'session cleanup failed')), 3600_000);

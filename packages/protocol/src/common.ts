@@ -9,7 +9,7 @@ export const LIMITS = {
   messageBodyMax: 4000,
   nameMax: 100,
   emailMax: 254,
-  passwordMin: 8,
+  passwordMin: 12,
   passwordMax: 200,
   searchQueryMax: 100,
   pageSizeMax: 100,
@@ -39,10 +39,15 @@ export const Email = z
   .max(LIMITS.emailMax)
   .pipe(z.email({ message: 'must be an email address' }));
 
+/**
+ * A new password. The server also refuses common passwords (a list of ~49,000) with
+ * `bad_request` and a sentence in `fields`.
+ */
 export const Password = z
   .string()
   .min(LIMITS.passwordMin, `must be at least ${LIMITS.passwordMin} characters`)
-  .max(LIMITS.passwordMax);
+  .max(LIMITS.passwordMax, `must be at most ${LIMITS.passwordMax} characters`)
+  .refine((v) => !/^[\p{Cc}\p{Z}\s]*$/u.test(v), 'must contain letters, digits or symbols, not only spaces or control characters');
 
 export const PersonName = z.string().trim().min(1, 'must not be empty').max(LIMITS.nameMax);
 

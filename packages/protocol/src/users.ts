@@ -51,4 +51,11 @@ export type UpdateUserRequest = z.infer<typeof UpdateUserRequest>;
 export const ResetPasswordRequest = z.strictObject({ password: Password });
 export type ResetPasswordRequest = z.infer<typeof ResetPasswordRequest>;
 
+/** POST /api/auth/password: a signed-in person changes their own password. */
+export const ChangePasswordRequest = z.strictObject({
+  currentPassword: z.string().min(1, 'must not be empty').max(LIMITS.passwordMax),
+  newPassword: Password,
+});
+export type ChangePasswordRequest = z.infer<typeof ChangePasswordRequest>;
+
 export const UserIdParams = z.strictObject({ id: Id });

@@ -22,6 +22,6 @@ describe('PostgreSQL connections that die', () => {
     expect(rows[0].n).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 200));
     expect((await s.request('GET', '/healthz')).status).toBe(200);
-    expect((await s.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo' } })).status).toBe(200);
+    expect((await s.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo-pass' } })).status).toBe(200);
   });
 });

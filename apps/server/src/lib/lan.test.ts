@@ -41,7 +41,7 @@ describe('npm start -- --lan', () => {
         if (lanAddresses().length > 0) expect(server.output()).toMatch(/[█▀▄]{10,}/); // the QR code
         fingerprint = health.cert.fingerprint256;
         // Over HTTPS the session cookie is Secure.
-        const login = await get(`https://127.0.0.1:${port}/api/auth/login`, { method: 'POST', body: JSON.stringify({ email: 'admin@example.com', password: 'parley-demo' }) });
+        const login = await get(`https://127.0.0.1:${port}/api/auth/login`, { method: 'POST', body: JSON.stringify({ email: 'admin@example.com', password: 'parley-demo-pass' }) });
         expect(String(login.headers['set-cookie'])).toMatch(/; Secure/i);
       } finally {
         await server.stop();

@@ -231,6 +231,12 @@ export class Realtime {
     this.io.in(sessionRoom(sessionId)).disconnectSockets(true);
   }
 
+  /** Ends every session of the user but one (the device that changed the password). */
+  endUserExceptSession(userId: string, sessionId: string, reason: SessionEndedEvent['reason']): void {
+    this.io.to(userRoom(userId)).except(sessionRoom(sessionId)).emit('session.ended', { reason });
+    this.io.in(userRoom(userId)).except(sessionRoom(sessionId)).disconnectSockets(true);
+  }
+
   endUser(userId: string, reason: SessionEndedEvent['reason']): void {
     this.io.to(userRoom(userId)).emit('session.ended', { reason });
     this.io.in(userRoom(userId)).disconnectSockets(true);

@@ -115,7 +115,7 @@ export async function startTestServer(
     url,
     clock,
     request,
-    async login(email, password = 'parley-demo') {
+    async login(email, password = 'parley-demo-pass') {
       const res = await request('POST', '/api/auth/login', { body: { email, password } });
       if (res.status !== 200) throw new Error(`login ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
       const set = res.headers.get('set-cookie') ?? '';

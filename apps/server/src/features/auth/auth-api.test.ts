@@ -9,7 +9,7 @@ describe('sign-in, sessions and cookies', () => {
   afterAll(async () => s?.close());
 
   it('signs in with email and password and sets an HttpOnly, SameSite=Lax session cookie', async () => {
-    const res = await s.request('POST', '/api/auth/login', { body: { email: ' Doctor@Example.com ', password: 'parley-demo' } });
+    const res = await s.request('POST', '/api/auth/login', { body: { email: ' Doctor@Example.com ', password: 'parley-demo-pass' } });
     expect(res.status).toBe(200);
     expect(res.body.user).toMatchObject({ name: 'Dana Doctor', email: 'doctor@example.com', role: 'doctor' });
     expect(res.body.user.password_hash).toBeUndefined();
@@ -74,13 +74,13 @@ describe('sign-in, sessions and cookies', () => {
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(blocked.headers.get('retry-after'))).toBeLessThanOrEqual(300);
     // The throttle is per account at this address: another account signs in fine.
-    expect((await attempt('admin@example.com', 'parley-demo')).status).toBe(200);
+    expect((await attempt('admin@example.com', 'parley-demo-pass')).status).toBe(200);
   });
 
   it('refuses cross-origin writes', async () => {
-    const r = await s.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo' }, headers: { origin: 'https://evil.example' } });
+    const r = await s.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo-pass' }, headers: { origin: 'https://evil.example' } });
     expect(r.status).toBe(403);
-    const same = await s.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo' }, headers: { origin: s.url } });
+    const same = await s.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo-pass' }, headers: { origin: s.url } });
     expect(same.status).toBe(200);
   });
 
@@ -94,7 +94,7 @@ describe('sign-in, sessions and cookies', () => {
     try {
       await other.ctx.db.destroy();
       expect(await other.request('GET', '/healthz')).toMatchObject({ status: 503, body: { status: 'unavailable' } });
-      const login = await other.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo' } });
+      const login = await other.request('POST', '/api/auth/login', { body: { email: 'admin@example.com', password: 'parley-demo-pass' } });
       expect(login).toMatchObject({ status: 500, body: { error: { code: 'internal' } } });
       expect((await other.request('GET', '/healthz')).status).toBe(503);
     } finally {

@@ -1,7 +1,8 @@
-import { LoginRequest, type MeResponse } from '@parley/protocol';
+import { ChangePasswordRequest, LoginRequest, type MeResponse } from '@parley/protocol';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { AppError, parse } from '../../lib/errors.ts';
+import { assertPasswordAllowed } from '../../lib/password-policy.ts';
 import { DUMMY_HASH_PROMISE, verifyPassword } from '../../lib/password.ts';
 import { SESSION_COOKIE } from './cookie.ts';
 import { requireSession, sessionOf } from './guards.ts';
@@ -39,6 +40,22 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
       user: { id: user.id, name: user.name, email: user.email, role: user.role as MeResponse['user']['role'], active: true, online: await ctx.realtime.isOnline(user.id) },
     };
     return res;
+  });
+
+  // A person changes their own password: the current one is checked through the same guard as a
+  // sign-in (a stolen session cannot guess it faster), and every other session of theirs ends.
+  app.post('/api/auth/password', { preHandler: requireSession(ctx) }, async (req, reply) => {
+    const session = sessionOf(req);
+    const body = parse(ChangePasswordRequest, req.body, 'password change');
+    assertPasswordAllowed(body.newPassword, 'newPassword', 'password change');
+    const row = await ctx.users.byEmail(session.user.email);
+    const ok = await guard.attempt(session.user.email, req.ip, async () => !!row && (await verifyPassword(body.currentPassword, row.password_hash)));
+    if (!ok || !row) throw new AppError('unauthenticated', 'The current password is incorrect');
+    await ctx.users.setPassword(row.id, body.newPassword);
+    await ctx.sessions.deleteForUserExcept(row.id, session.id);
+    ctx.realtime.endUserExceptSession(row.id, session.id, 'signed_out');
+    req.log.info({ userId: row.id }, 'password changed');
+    return reply.code(204).send();
   });
 
   app.post('/api/auth/logout', { preHandler: requireSession(ctx) }, async (req, reply) => {

@@ -47,6 +47,11 @@ export class SessionsStore {
     await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
   }
 
+  /** Every session of the user but `keepId` (the device that asked). */
+  async deleteForUserExcept(userId: string, keepId: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId).where('id', '!=', keepId).execute();
+  }
+
   async deleteExpired(): Promise<void> {
     await this.db.deleteFrom('sessions').where('expires_at', '<=', Date.now()).execute();
   }

@@ -9,7 +9,7 @@ async function signIn(base: string): Promise<string> {
   const res = await fetch(`${base}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@example.com', password: 'parley-demo' }),
+    body: JSON.stringify({ email: 'admin@example.com', password: 'parley-demo-pass' }),
   });
   return res.headers.get('set-cookie')!.split(';')[0]!;
 }

@@ -1,7 +1,7 @@
 import type { CreateUserRequest } from '@parley/protocol';
 import type { UsersStore } from './users-store.ts';
 
-export const DEMO_PASSWORD = 'parley-demo';
+export const DEMO_PASSWORD = 'parley-demo-pass';
 
 export const DEMO_USERS: CreateUserRequest[] = [
   { name: 'Alex Admin', email: 'admin@example.com', role: 'admin', password: DEMO_PASSWORD },
@@ -14,4 +14,11 @@ export async function seedDemoUsers(users: UsersStore): Promise<CreateUserReques
   if ((await users.count()) > 0) return [];
   for (const u of DEMO_USERS) await users.create(u);
   return DEMO_USERS;
+}
+
+/** Creates the first admin from PARLEY_ADMIN_EMAIL / PARLEY_ADMIN_PASSWORD when there are no users at all. */
+export async function seedFirstAdmin(users: UsersStore, admin: { name: string; email: string; password: string }): Promise<boolean> {
+  if ((await users.count()) > 0) return false;
+  await users.create({ ...admin, role: 'admin' });
+  return true;
 }

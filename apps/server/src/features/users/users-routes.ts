@@ -10,6 +10,7 @@ import {
 import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { AppError, parse } from '../../lib/errors.ts';
+import { assertPasswordAllowed } from '../../lib/password-policy.ts';
 import { requireSession, sessionOf } from '../auth/guards.ts';
 import type { User } from './users-store.ts';
 
@@ -34,6 +35,7 @@ export const usersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
 
   app.post('/api/admin/users', { preHandler: admin }, async (req, reply) => {
     const body = parse(CreateUserRequest, req.body, 'user');
+    assertPasswordAllowed(body.password, 'password', 'user');
     const user = await ctx.users.create(body);
     req.log.info({ by: sessionOf(req).user.id, userId: user.id, role: user.role }, 'user created');
     return reply.code(201).send({ user: await publicUser(user) });
@@ -59,6 +61,7 @@ export const usersRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, 
   app.post('/api/admin/users/:id/password', { preHandler: admin }, async (req, reply) => {
     const { id } = parse(UserIdParams, req.params, 'user id');
     const { password } = parse(ResetPasswordRequest, req.body, 'password reset');
+    assertPasswordAllowed(password, 'password', 'password reset');
     await ctx.users.setPassword(id, password);
     // A reset password means the old one may be known: sign that person out everywhere.
     if (id !== sessionOf(req).user.id) {

@@ -24,9 +24,9 @@ describe.each(DB_KINDS)('UsersStore on %s', (kind) => {
     const row = await users.byEmail('DOCTOR@example.com');
     expect(row?.name).toBe('Dana Doctor');
     expect(row?.password_hash).toMatch(/^scrypt\$/);
-    expect(row?.password_hash).not.toContain('parley-demo');
-    expect(await verifyPassword('parley-demo', row!.password_hash)).toBe(true);
-    expect(await verifyPassword('parley-demo!', row!.password_hash)).toBe(false);
+    expect(row?.password_hash).not.toContain('parley-demo-pass');
+    expect(await verifyPassword('parley-demo-pass', row!.password_hash)).toBe(true);
+    expect(await verifyPassword('parley-demo-pass!', row!.password_hash)).toBe(false);
   });
 
   it('refuses a second account with the same email, whatever its case', async () => {
