@@ -18,7 +18,7 @@ describe('fieldErrors', () => {
     if (parsed.success) return;
     const errors = fieldErrors(parsed.error.issues);
     expect(Object.keys(errors).sort()).toEqual(['email', 'name', 'password']);
-    expect(errors.password).toMatch(/at least 8/);
+    expect(errors.password).toMatch(/at least 12/);
   });
 });
 
