@@ -37,7 +37,7 @@ describe('loadtest options', () => {
       media: true,
       durationS: 5,
       adminEmail: 'admin@example.com',
-      adminPassword: 'parley-demo',
+      adminPassword: 'parley-demo-pass',
       metricsToken: 'x'.repeat(20),
     });
   });

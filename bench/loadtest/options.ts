@@ -31,7 +31,7 @@ export const USAGE = `Usage: npm run loadtest -- --url http://HOST:PORT [options
   --json FILE            write the report as JSON
   --svg FILE             write a histogram of set-up times as SVG
   --admin-email EMAIL    the admin who creates the test users (default admin@example.com)
-  --admin-password PW    (default parley-demo, or $PARLEY_ADMIN_PASSWORD)
+  --admin-password PW    (default parley-demo-pass, or $PARLEY_ADMIN_PASSWORD)
   --metrics-token TOKEN  read the server's CPU, RSS and call counters from /metrics (default $METRICS_TOKEN)
   --setup-timeout S      seconds from invite to connected before a call fails (default 20)
   --cleanup              deactivate the test users afterwards
@@ -98,7 +98,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(values.json ? { json: values.json as string } : {}),
     ...(values.svg ? { svg: values.svg as string } : {}),
     adminEmail: (values['admin-email'] as string | undefined) ?? 'admin@example.com',
-    adminPassword: (values['admin-password'] as string | undefined) ?? env.PARLEY_ADMIN_PASSWORD ?? 'parley-demo',
+    adminPassword: (values['admin-password'] as string | undefined) ?? env.PARLEY_ADMIN_PASSWORD ?? 'parley-demo-pass',
     ...(metricsToken ? { metricsToken } : {}),
     cleanup: values.cleanup === true,
     setupTimeoutS,
