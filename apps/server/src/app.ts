@@ -28,6 +28,10 @@ import { usersRoutes } from './features/users/users-routes.ts';
 import { AppError } from './lib/errors.ts';
 import { memoryLimiters, type LimiterFactory } from './lib/limiter.ts';
 import { isAllowedOrigin, proxyTrust } from './lib/origin.ts';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { redisLimiters } from './lib/limiter-redis.ts';
+import { RedisLink } from './lib/redis.ts';
+import { RedisPresenceStore } from './realtime/presence-redis.ts';
 import { registerPresenceSocket } from './realtime/presence-socket.ts';
 import { restLimits } from './lib/rest-limits.ts';
 import { Realtime } from './realtime/realtime.ts';
@@ -69,7 +73,9 @@ export async function buildApp(
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
   });
   const proxies = proxyTrust(config.trustProxy);
-  const limiters = opts.limiters ?? memoryLimiters;
+  // REDIS_URL: this node is one of several; fan-out, presence and limits are shared through Redis.
+  const redis = config.redisUrl ? new RedisLink(config.redisUrl, app.log) : undefined;
+  const limiters = opts.limiters ?? (redis ? redisLimiters(redis) : memoryLimiters);
 
   const db = opts.db ?? createDb(config.database, (err) => app.log.warn({ err }, 'database connection lost; the pool replaces it'));
   const users = new UsersStore(db);
@@ -80,7 +86,13 @@ export async function buildApp(
   });
 
   const sessions = new SessionsStore(db, config.sessionTtlMs);
-  const realtime = new Realtime(app.server, sessions, app.log, { extraOrigins: config.extraOrigins, proxies, limiters, limits: config.sockets });
+  const realtime = new Realtime(app.server, sessions, app.log, {
+    extraOrigins: config.extraOrigins,
+    proxies,
+    limiters,
+    limits: config.sockets,
+    ...(redis ? { adapter: createAdapter(redis.adapter), presence: new RedisPresenceStore(redis, app.log) } : {}),
+  });
   const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
   const vapid = await loadVapidKeys(db, config.push);
   app.log.info({ source: vapid.source }, 'web push: VAPID keys ready');
@@ -89,7 +101,7 @@ export async function buildApp(
     previews: config.push.previews,
     ...(opts.pushAgent ? { agent: opts.pushAgent } : {}),
   });
-  const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, push, users, chat: new ChatStore(db), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
+  const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, push, users, chat: new ChatStore(db), ...(redis ? { redis } : {}), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
 
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof AppError) {
@@ -143,14 +155,19 @@ export async function buildApp(
     },
   });
 
+  // The database and Redis separately: a node without Redis still serves its own sockets, but
+  // nobody on another node hears them, so it is not healthy either.
   app.get('/healthz', async (_req, reply) => {
+    let database: 'ok' | 'unreachable' = 'ok';
     try {
       await ping(db);
-      return { status: 'ok' };
     } catch (err) {
+      database = 'unreachable';
       app.log.error({ err }, 'health check: database unreachable');
-      return reply.code(503).send({ status: 'unavailable', error: 'database unreachable' });
     }
+    const redisState = !redis ? 'not_configured' : (await redis.ping()) ? 'ok' : 'unreachable';
+    const ok = database === 'ok' && redisState !== 'unreachable';
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', database, redis: redisState });
   });
 
   const index = path.join(config.webDist, 'index.html');
@@ -175,6 +192,7 @@ export async function buildApp(
     await calls.close();
     await realtime.close();
     await push.settled();
+    await redis?.close();
     await db.destroy();
     metrics.close();
   });

@@ -6,6 +6,7 @@ import type { Metrics } from './features/metrics/metrics.ts';
 import type { PushNotifier } from './features/push/push-service.ts';
 import type { UsersStore } from './features/users/users-store.ts';
 import type { LimiterFactory } from './lib/limiter.ts';
+import type { RedisLink } from './lib/redis.ts';
 import type { Realtime } from './realtime/realtime.ts';
 
 /** What route plugins and socket handlers share. Built once in buildApp. */
@@ -20,6 +21,8 @@ export interface AppContext {
   metrics: Metrics;
   /** Builds every rate limit: memory for one node, Redis for several (lib/limiter.ts). */
   limiters: LimiterFactory;
+  /** REDIS_URL: the shared Redis of several nodes; unset on a single node. */
+  redis?: RedisLink;
   /** Web Push to sessions that have no live socket (features/push). */
   push: PushNotifier;
   /** Set when Parley runs coturn itself (TURN_MODE=auto without TURN_URLS). */

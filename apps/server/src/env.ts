@@ -106,6 +106,7 @@ export const EnvSchema = z.object({
   HTTPS: bool.default(false),
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'must be redis://host:port (or rediss:// for TLS)').optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   VAPID_PUBLIC_KEY: z.string().trim().min(1).optional(),
   VAPID_PRIVATE_KEY: z.string().trim().min(1).optional(),
@@ -193,6 +194,8 @@ export interface Config {
   turnPort: number;
   /** HTTPS: from files, or a generated self-signed certificate for this machine's LAN addresses. */
   tls: { kind: 'files'; certFile: string; keyFile: string } | { kind: 'self-signed' } | undefined;
+  /** REDIS_URL: several nodes share fan-out, presence, rate limits and calls through it; unset: one node, all in memory. */
+  redisUrl: string | undefined;
   /** Bearer token for GET /metrics; unset: no /metrics route. */
   metricsToken: string | undefined;
   push: {
@@ -270,6 +273,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     turnPort: e.TURN_PORT,
     tls: e.TLS_CERT && e.TLS_KEY ? { kind: 'files', certFile: e.TLS_CERT, keyFile: e.TLS_KEY } : e.HTTPS ? { kind: 'self-signed' } : undefined,
     metricsToken: e.METRICS_TOKEN,
+    redisUrl: e.REDIS_URL,
     push: {
       vapid: e.VAPID_PUBLIC_KEY && e.VAPID_PRIVATE_KEY ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY } : undefined,
       subject: e.VAPID_SUBJECT,

@@ -1,4 +1,4 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 /**
  * Every limit in Parley (sign-in, socket events, REST, connections) is a `Limiter`: a budget of
@@ -33,9 +33,8 @@ export interface LimiterSpec {
 
 export type LimiterFactory = (spec: LimiterSpec) => Limiter;
 
-type Store = RateLimiterMemory;
-
-function wrap(store: Store): Limiter {
+/** Any rate-limiter-flexible store: memory here, Redis in limiter-redis.ts. */
+export function wrap(store: RateLimiterAbstract): Limiter {
   const settle = (r: RateLimiterRes, allowed: boolean): LimitResult => ({
     allowed,
     consumed: r.consumedPoints,

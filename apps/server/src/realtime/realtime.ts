@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ClientToServerEvents, ServerToClientEvents, SessionEndedEvent } from '@parley/protocol';
 import { DeviceId, LIMITS } from '@parley/protocol';
 import type { FastifyBaseLogger } from 'fastify';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { Server as HttpServer } from 'node:http';
 import type { Session, SessionsStore } from '../features/auth/sessions-store.ts';
 import { cookieValue, sessionKey } from '../features/auth/cookie.ts';
@@ -64,7 +64,7 @@ export class Realtime {
     httpServer: HttpServer,
     private readonly sessions: SessionsStore,
     private readonly log: FastifyBaseLogger,
-    opts: { extraOrigins: string[]; proxies: ProxyTrust; presence?: PresenceStore; limiters: LimiterFactory; limits: SocketLimits },
+    opts: { extraOrigins: string[]; proxies: ProxyTrust; presence?: PresenceStore; adapter?: ServerOptions['adapter']; limiters: LimiterFactory; limits: SocketLimits },
   ) {
     this.eventLimits = new EventLimits(opts.limiters, opts.limits.events);
     const connects = opts.limiters({ name: 'socket_connects', points: opts.limits.connectsPerAddress, durationS: 60 });
@@ -78,6 +78,8 @@ export class Realtime {
     this.io = new Server(httpServer, {
       maxHttpBufferSize: LIMITS.socketFrameMaxBytes,
       serveClient: false,
+      // Several nodes: emits to a room reach its sockets on every node (the Redis streams adapter).
+      ...(opts.adapter ? { adapter: opts.adapter } : {}),
       allowRequest: (req: IncomingMessage, callback) => {
         if (!isAllowedOrigin(req, opts)) {
           this.log.warn({ origin: req.headers.origin, host: req.headers.host }, 'socket rejected: origin not allowed');

@@ -22,11 +22,12 @@ process.once('exit', () => {
 
 /**
  * The shipped file for a test: `listen 443 ssl` becomes plain HTTP on `port`, the certificate lines
- * go, and the upstream holds `upstreams` — the first is preferred, the rest are `backup`, so which
- * node a client lands on is deterministic (A while it is up, then B).
+ * go, and the upstream holds `upstreams`. `first`: the first is preferred, the rest are `backup`, so
+ * which node a client lands on is deterministic (A while it is up, then B); `round-robin`: as
+ * shipped, connections spread over the nodes.
  */
-export function templateShippedConf(conf: string, port: number, upstreams: string[]): string {
-  const servers = upstreams.map((u, i) => `    server ${u} max_fails=1 fail_timeout=2s${i > 0 ? ' backup' : ''};`).join('\n');
+export function templateShippedConf(conf: string, port: number, upstreams: string[], balance: 'first' | 'round-robin' = 'first'): string {
+  const servers = upstreams.map((u, i) => `    server ${u} max_fails=1 fail_timeout=2s${i > 0 && balance === 'first' ? ' backup' : ''};`).join('\n');
   const out = conf
     .replace(/upstream parley \{[^}]*\}/, `upstream parley {\n${servers}\n}`)
     .replace(/listen 443 ssl;/, `listen 127.0.0.1:${port};`)
@@ -39,10 +40,10 @@ export function templateShippedConf(conf: string, port: number, upstreams: strin
  * nginx as a child of the test, single process (`master_process off`) under `setpriv --pdeathsig`
  * so it dies with the test; pid, logs and temp folders inside its own folder.
  */
-export async function startNginx(upstreams: string[]): Promise<TestNginx> {
+export async function startNginx(upstreams: string[], balance: 'first' | 'round-robin' = 'first'): Promise<TestNginx> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-nginx-'));
   const port = await freePort();
-  const site = templateShippedConf(fs.readFileSync(SHIPPED_NGINX_CONF, 'utf8'), port, upstreams);
+  const site = templateShippedConf(fs.readFileSync(SHIPPED_NGINX_CONF, 'utf8'), port, upstreams, balance);
   const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${path.join(dir, t)};`).join('\n');
   fs.writeFileSync(
     path.join(dir, 'nginx.conf'),

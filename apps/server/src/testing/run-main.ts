@@ -25,10 +25,18 @@ export async function runMain(env: Record<string, string>, opts: { args?: string
   }
   await new Promise((r) => setTimeout(r, 300)); // what it prints right after
   return {
+    pid: child.pid!,
     output: () => out,
+    /** SIGKILL, as a crashed machine: nothing of the process runs any more. */
+    async kill(): Promise<void> {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
     /** SIGTERM; resolves with the exit code (1 means the 10 s forced exit: the shutdown hung). */
     async stop(): Promise<number | null> {
-      if (child.exitCode !== null) return child.exitCode;
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill('SIGTERM');
       return exited;

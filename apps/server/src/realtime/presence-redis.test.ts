@@ -1,0 +1,95 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisLink } from '../lib/redis.ts';
+import { startRedis, type TestRedis } from '../testing/redis.ts';
+import { RedisPresenceStore } from './presence-redis.ts';
+
+const log = pino({ level: 'silent' });
+const FAST = { heartbeatMs: 100, ttlMs: 400 };
+const until = async (cond: () => Promise<boolean> | boolean, ms = 5000) => {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('presence counted in Redis across nodes', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(() => redis.stop());
+
+  async function node() {
+    const link = new RedisLink(redis.url, log);
+    await link.waitReady(5000);
+    return { link, store: new RedisPresenceStore(link, log, FAST) };
+  }
+
+  it('a person is online while any node has a socket; first and last transitions happen once across nodes', async () => {
+    const a = await node();
+    const b = await node();
+    try {
+      expect(await a.store.add('u1')).toBe(true);
+      expect(await b.store.add('u1')).toBe(false);
+      expect([...(await b.store.online(['u1', 'u2']))]).toEqual(['u1']);
+      expect(await a.store.remove('u1')).toBe(false);
+      expect(await b.store.remove('u1')).toBe(true);
+      expect((await a.store.online(['u1'])).size).toBe(0);
+      // Many sockets at once on two nodes: the count ends at zero with exactly one "last".
+      const adds = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.add('u3')));
+      expect(adds.filter(Boolean)).toHaveLength(1);
+      const removes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.remove('u3')));
+      expect(removes.filter(Boolean)).toHaveLength(1);
+    } finally {
+      await a.store.close();
+      await b.store.close();
+      await a.link.close();
+      await b.link.close();
+    }
+  });
+
+  it("a node that dies without a word (no close, no heartbeat) has its people taken offline once, by another node", async () => {
+    const a = await node();
+    const b = await node();
+    const c = await node();
+    const offline: string[][] = [];
+    b.store.onOffline((ids) => offline.push(ids));
+    c.store.onOffline((ids) => offline.push(ids));
+    try {
+      await a.store.add('dies-with-a');
+      await a.store.add('also-on-b');
+      await b.store.add('also-on-b');
+      // "SIGKILL": A's process stops; its timer and connections just vanish.
+      (a.store as unknown as { timer: NodeJS.Timeout }).timer.close();
+      a.link.commands.disconnect();
+      await until(async () => (await b.store.online(['dies-with-a'])).size === 0);
+      expect([...(await b.store.online(['also-on-b']))]).toEqual(['also-on-b']);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(offline).toEqual([['dies-with-a']]);
+    } finally {
+      await b.store.close();
+      await c.store.close();
+      await a.link.close();
+      await b.link.close();
+      await c.link.close();
+    }
+  });
+
+  it('after Redis restarts empty, each node puts its own counts back', async () => {
+    const a = await node();
+    try {
+      await a.store.add('survivor');
+      await redis.kill();
+      // While Redis is away the node answers from its own sockets.
+      expect([...(await a.store.online(['survivor']))]).toEqual(['survivor']);
+      await redis.start();
+      await until(async () => a.link.up);
+      await until(async () => Number(await a.link.commands.hget('parley:presence:total', 'survivor')) === 1);
+    } finally {
+      await a.store.close();
+      await a.link.close();
+    }
+  });
+});
