@@ -6,7 +6,7 @@ import { freePort } from '../testing/postgres.ts';
 import { runMain } from '../testing/run-main.ts';
 
 describe('several nodes starting at once on an empty PostgreSQL database', () => {
-  it('migrate and create the demo accounts once; none of them crashes', { timeout: 90_000 }, async () => {
+  it('migrate and create the demo accounts once; none of them crashes', { timeout: 150_000 }, async () => {
     const fresh = await freshDatabase('postgres');
     if (fresh.database.kind !== 'postgres') throw new Error('expected PostgreSQL');
     const nodes: Awaited<ReturnType<typeof runMain>>[] = [];

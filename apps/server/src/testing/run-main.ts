@@ -15,7 +15,8 @@ export async function runMain(env: Record<string, string>, opts: { args?: string
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded two-core machine several tsx processes starting at once take a while.
+  const deadline = Date.now() + 60_000;
   while (!out.includes('Parley is running')) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
