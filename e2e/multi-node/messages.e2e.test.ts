@@ -37,9 +37,9 @@ describe('several nodes: messages while a node is killed', () => {
     const people: Array<{ id: string; cookie: string }> = [];
     for (let i = 0; i < CLIENTS; i++) {
       const email = `person${i}@multi.example`;
-      const res = await cluster.request('POST', '/api/admin/users', { cookie: admin, body: { name: `Person ${i}`, email, role: 'nurse', password: 'parley-demo' } });
+      const res = await cluster.request('POST', '/api/admin/users', { cookie: admin, body: { name: `Person ${i}`, email, role: 'nurse', password: 'multi-node-test-pass' } });
       expect(res.status).toBe(201);
-      people.push({ id: res.body.user.id, cookie: await cluster.login(email) });
+      people.push({ id: res.body.user.id, cookie: await cluster.login(email, 'multi-node-test-pass') });
     }
     // Pairs (0,1), (2,3), …: each client writes to its partner.
     const conversations: string[] = [];

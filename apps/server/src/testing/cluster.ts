@@ -1,6 +1,7 @@
 import type { ClientToServerEvents, ServerToClientEvents } from '@parley/protocol';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { randomBytes } from 'node:crypto';
+import { DEMO_PASSWORD } from '../features/users/demo-users.ts';
 import pg from 'pg';
 import { startNginx, type TestNginx } from './nginx.ts';
 import { freePort, startPostgres, type TestPostgres } from './postgres.ts';
@@ -88,7 +89,7 @@ export async function startCluster(opts: { nodes?: number; balance?: 'first' | '
       nodes[nodes.indexOf(node)] = again;
       return again;
     },
-    async login(email, password = 'parley-demo') {
+    async login(email, password = DEMO_PASSWORD) {
       const res = await fetch(`${proxy.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: proxy.url }, body: JSON.stringify({ email, password }) });
       if (res.status !== 200) throw new Error(`login ${email}: ${res.status} ${await res.text()}`);
       return res.headers.get('set-cookie')!.split(';')[0]!;
