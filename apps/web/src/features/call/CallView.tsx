@@ -90,6 +90,12 @@ export function CallView({ controller, call, devices }: CallViewProps) {
         {canShowDetails && detailsOpen && <CallDetailsPanel id={detailsId} details={call.details} />}
       </div>
 
+      {call.oneWay && !ended && (
+        <p className="call-quality-warning" role="alert">
+          {call.oneWay}
+        </p>
+      )}
+
       {call.qualityWarning && !ended && (
         <p className="call-quality-warning" role="alert">
           {call.qualityWarning}

@@ -1,7 +1,6 @@
-import type { ConnectionDiagnosis } from '@parley/call';
 import { END_REASONS } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { closesAtOnce, DIAGNOSIS_DETAIL, diagnosisCode, endText } from './endReasons.ts';
+import { closesAtOnce, DIAGNOSIS_DETAIL, endText } from './endReasons.ts';
 
 const caller = { direction: 'outgoing', peerName: 'Dana Doctor' } as const;
 const callee = { direction: 'incoming', peerName: 'Dana Doctor' } as const;
@@ -36,15 +35,6 @@ describe('end reason texts', () => {
     );
     expect(DIAGNOSIS_DETAIL.no_turn).toMatch(/ask an administrator/);
     expect(endText('connection_failed', { ...caller, diagnosis: null })).toBe('Call failed: could not connect');
-  });
-
-  it('corrects a no_turn diagnosis made before the call had its ICE servers', () => {
-    const turn = [{ urls: ['stun:relay.clinic.test:3478'] }, { urls: ['turn:relay.clinic.test:3478?transport=udp'] }];
-    const noTurn: ConnectionDiagnosis = { code: 'no_turn', local: ['host', 'relay'], remote: ['host'] };
-    expect(diagnosisCode(noTurn, turn)).toBe('no_pair');
-    expect(diagnosisCode({ ...noTurn, local: ['host'] }, turn)).toBe('turn_unreachable');
-    expect(diagnosisCode(noTurn, [{ urls: 'stun:relay.clinic.test:3478' }])).toBe('no_turn');
-    expect(diagnosisCode({ ...noTurn, code: 'turn_unreachable' }, [])).toBe('turn_unreachable');
   });
 
   it('has a non-empty text for every reason on both sides', () => {

@@ -50,21 +50,6 @@ export const DIAGNOSIS_TEXT: { readonly [C in ConnectionDiagnosis['code']]: (c: 
   no_pair: (c) => `Reached the relay server, but no connection could be made with ${c.peerName}'s device — their network may block it`,
 };
 
-/**
- * The engine's diagnosis, checked against the ICE servers this call's peer connection really had.
- * A callee's session is made when the call rings, before this device fetched its ICE servers for
- * the answer, so the engine may say `no_turn` about a call that did have a relay.
- */
-export function diagnosisCode(
-  diagnosis: ConnectionDiagnosis,
-  iceServers: readonly { urls: string | readonly string[] }[] | undefined,
-): ConnectionDiagnosis['code'] {
-  if (diagnosis.code !== 'no_turn') return diagnosis.code;
-  const urls = (iceServers ?? []).flatMap((s) => (typeof s.urls === 'string' ? [s.urls] : [...s.urls]));
-  if (!urls.some((u) => /^turns?:/i.test(u))) return 'no_turn';
-  return diagnosis.local.includes('relay') ? 'no_pair' : 'turn_unreachable';
-}
-
 /** The line under the diagnosis: what to do about it. */
 export const DIAGNOSIS_DETAIL: { readonly [C in ConnectionDiagnosis['code']]: string } = {
   no_turn: 'None is configured for Parley: please ask an administrator to set one up.',

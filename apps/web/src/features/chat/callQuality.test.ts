@@ -7,5 +7,6 @@ describe('describeCallQuality', () => {
     expect(describeCallQuality({ path: 'direct', protocol: 'tcp', rttMs: 3, lossPct: 0 })).toBe('Direct · TCP · 3 ms · 0 % loss');
     expect(describeCallQuality({ path: 'relay', protocol: 'tls', rttMs: null, lossPct: 14.2 })).toBe('Relayed (TURN) · TLS · 14 % loss');
     expect(describeCallQuality({ path: 'direct', protocol: 'udp', rttMs: null, lossPct: null })).toBe('Direct · UDP');
+    expect(describeCallQuality({ path: 'direct', protocol: 'udp', rttMs: 12, lossPct: 0, oneWay: 'inbound' })).toBe('Direct · UDP · 12 ms · 0 % loss · one-way media');
   });
 });

@@ -8,6 +8,8 @@ export function describeCallQuality(quality: CallQuality): string {
   const parts = [quality.path === 'relay' ? 'Relayed (TURN)' : 'Direct', quality.protocol.toUpperCase()];
   if (quality.rttMs !== null) parts.push(`${Math.round(quality.rttMs)} ms`);
   if (quality.lossPct !== null) parts.push(`${percent(quality.lossPct)} loss`);
+  // The engine's media watchdog saw media go one way only (it says which side did not receive).
+  if (quality.oneWay) parts.push('one-way media');
   return parts.join(' · ');
 }
 

@@ -1,10 +1,9 @@
 /*
  * Test doubles for the call feature's unit tests (Node, no browser): media tracks and streams,
- * a MediaAccess whose devices can be made to fail, and a socket the test plays the server on.
- * The peer connection comes from the engine's own fake (packages/call/src/testing).
+ * and a MediaAccess whose devices can be made to fail or wait. The server is the real one
+ * (apps/server/src/testing/harness.ts); the peer connection is the engine's fake (@parley/call/testing).
  */
 import type { MediaAccess } from '../media.ts';
-import type { CallSocket } from '../callSocket.ts';
 
 let nextId = 1;
 
@@ -50,6 +49,8 @@ export type FakeMediaAccess = MediaAccess & {
   /** Every track handed out, in order. */
   tracks: FakeMediaTrack[];
   fail: { camera?: string; microphone?: string };
+  /** While set, getUserMedia waits for this promise (a person slow to grant the permission). */
+  gate: Promise<void> | null;
 };
 
 const deviceOf = (c: boolean | MediaTrackConstraints | undefined, kind: string): string => {
@@ -64,8 +65,10 @@ export function fakeMediaAccess(fail: { camera?: string; microphone?: string } =
     requests: [],
     tracks: [],
     fail,
+    gate: null,
     async getUserMedia(constraints) {
       access.requests.push(constraints);
+      if (access.gate) await access.gate;
       if (constraints.audio && access.fail.microphone) throw new DOMException('', access.fail.microphone);
       if (constraints.video && access.fail.camera) throw new DOMException('', access.fail.camera);
       const tracks: FakeMediaTrack[] = [];
@@ -86,60 +89,4 @@ export function fakeMediaAccess(fail: { camera?: string; microphone?: string } =
     createStream: (tracks) => new FakeMediaStream(tracks as unknown as FakeMediaTrack[]) as unknown as MediaStream,
   };
   return access;
-}
-
-export interface Emitted {
-  event: string;
-  payload: any;
-  ack: (res: unknown) => void;
-}
-
-/** Enough of the app's socket for the CallController; the test plays the server. */
-export class FakeCallSocket implements CallSocket {
-  readonly emitted: Emitted[] = [];
-  /** Plays the server: sees each emit as it happens (it stays in `emitted` too). */
-  onEmit: ((e: Emitted) => void) | null = null;
-  /** Whether the socket is connected now (tests flip it to play a server outage). */
-  connected = true;
-  readonly #handlers = new Map<string, ((payload: unknown) => void)[]>();
-
-  on(event: string, listener: (payload: unknown) => void): void {
-    this.#handlers.set(event, [...(this.#handlers.get(event) ?? []), listener]);
-  }
-  off(event: string, listener: (payload: unknown) => void): void {
-    this.#handlers.set(event, (this.#handlers.get(event) ?? []).filter((l) => l !== listener));
-  }
-  emit(event: string, payload: unknown, ack: (res: unknown) => void): void {
-    const e = { event, payload, ack };
-    this.emitted.push(e);
-    this.onEmit?.(e);
-  }
-
-  onConnect(listener: () => void): () => void {
-    const wrapped = () => listener();
-    this.on('connect' as never, wrapped);
-    return () => this.off('connect' as never, wrapped);
-  }
-
-  /** The server sends an event (or 'connect' for a reconnect: that also sets `connected`). */
-  fire(event: string, payload: unknown): void {
-    if (event === 'connect') this.connected = true;
-    for (const listener of this.#handlers.get(event) ?? []) listener(payload);
-  }
-  listenerCount(): number {
-    return [...this.#handlers.values()].reduce((n, l) => n + l.length, 0);
-  }
-  /** Removes and returns the first emit of `event`. */
-  take(event: string): Emitted {
-    const i = this.emitted.findIndex((e) => e.event === event);
-    if (i < 0) throw new Error(`nothing emitted as ${event}; have ${this.events().join(', ') || 'nothing'}`);
-    return this.emitted.splice(i, 1)[0]!;
-  }
-  events(): string[] {
-    return this.emitted.map((e) => e.event);
-  }
-  /** Answers every pending emit with `{ ok: true }` and forgets it. */
-  ackAll(): void {
-    for (const e of this.emitted.splice(0)) e.ack({ ok: true });
-  }
 }

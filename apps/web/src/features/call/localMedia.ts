@@ -1,0 +1,152 @@
+import type { Logger } from '@parley/call';
+import type { ActiveCall } from './callView.ts';
+import { acquireTrack, deviceIdOf, listen, tracksOf, type DeviceChoice, type MediaAccess } from './media.ts';
+
+export interface LocalMediaOptions {
+  media: MediaAccess;
+  /** The person's choice of microphone and camera (shared with the controller's pickers). */
+  choice: DeviceChoice;
+  log: Logger;
+  /** The call on screen now. */
+  active: () => ActiveCall | null;
+  publish: () => void;
+  refreshDevices: () => void;
+}
+
+/**
+ * This page's camera and microphone during a call: mute, camera off/on, switching devices, and a
+ * device that goes away. The tracks go to the engine's call (addTrack/replaceTrack/removeTrack).
+ */
+export class LocalMedia {
+  readonly #o: LocalMediaOptions;
+  /** Camera and microphone switches, one at a time. */
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(options: LocalMediaOptions) {
+    this.#o = options;
+  }
+
+  applyMute(record: ActiveCall): void {
+    for (const track of tracksOf(record.localStream, 'audio')) track.enabled = !record.muted;
+  }
+
+  watchStream(record: ActiveCall, stream: MediaStream): void {
+    for (const track of stream.getTracks()) this.#watchTrack(record, track);
+  }
+
+  /**
+   * Turns the camera off (the track is stopped: the camera light goes out) or on. On an audio call
+   * turning it on makes it a video call: the engine adds the track and renegotiates.
+   */
+  toggleCamera(): Promise<void> {
+    return this.#queue(async () => {
+      const record = this.#live();
+      const stream = record?.localStream;
+      if (!record || !stream) return;
+      const current = tracksOf(stream, 'video');
+      record.notice = null;
+      if (current.length > 0) {
+        for (const track of current) this.#drop(record, stream, track);
+        this.#o.log.info('Camera turned off');
+        this.#o.publish();
+        return;
+      }
+      record.cameraBusy = true;
+      this.#o.publish();
+      const result = await acquireTrack(this.#o.media, 'video', this.#o.choice);
+      record.cameraBusy = false;
+      if (!result.ok) {
+        record.notice = result.message;
+      } else if (this.#live() !== record) {
+        result.track.stop();
+      } else {
+        stream.addTrack(result.track);
+        this.#watchTrack(record, result.track);
+        record.call.addTrack(result.track, stream);
+        record.video = true;
+        this.#o.log.info(record.call.kind === 'audio' ? 'Camera turned on: the call becomes a video call' : 'Camera turned on');
+        this.#o.refreshDevices();
+      }
+      this.#o.publish();
+    });
+  }
+
+  /**
+   * Moves the running microphone or camera to the chosen device. The engine swaps the track in the
+   * same sender (replaceTrack): no renegotiation, no gap beyond the device's own start-up.
+   */
+  switchDevice(kind: 'audio' | 'video'): Promise<void> {
+    return this.#queue(async () => {
+      const record = this.#live();
+      const stream = record?.localStream;
+      if (!record || !stream) return;
+      const old = tracksOf(stream, kind)[0];
+      const wanted = kind === 'audio' ? this.#o.choice.microphoneId : this.#o.choice.cameraId;
+      // A camera that is off takes the choice the next time it is turned on.
+      if (!old || wanted === null || deviceIdOf(old) === wanted) return;
+      record.notice = null;
+      if (kind === 'video') {
+        // Phones cannot open a second camera while one runs: let go of the old one first.
+        old.stop();
+        record.cameraBusy = true;
+      }
+      this.#o.publish();
+      const result = await acquireTrack(this.#o.media, kind, this.#o.choice);
+      record.cameraBusy = false;
+      if (!result.ok) {
+        record.notice = result.message;
+        if (kind === 'video' && this.#live() === record) this.#drop(record, stream, old);
+      } else if (this.#live() !== record) {
+        result.track.stop();
+      } else {
+        if (result.track.kind === 'audio') result.track.enabled = !record.muted;
+        await record.call.replaceTrack(old, result.track, stream);
+        stream.removeTrack(old);
+        old.stop();
+        stream.addTrack(result.track);
+        this.#watchTrack(record, result.track);
+        this.#o.log.info(`Switched the ${kind === 'audio' ? 'microphone' : 'camera'}`);
+      }
+      this.#o.publish();
+    });
+  }
+
+  /** The call on screen while it has a session that has not ended. */
+  #live(): ActiveCall | null {
+    const record = this.#o.active();
+    if (!record || record.end || record.call.phase === 'preparing' || record.call.phase === 'ended') return null;
+    return record;
+  }
+
+  #watchTrack(record: ActiveCall, track: MediaStreamTrack): void {
+    // `ended` fires only when the browser ends the track (device unplugged, permission revoked), not on stop().
+    record.cleanups.push(listen(track, 'ended', () => this.#onTrackEnded(record, track)));
+  }
+
+  #onTrackEnded(record: ActiveCall, track: MediaStreamTrack): void {
+    const stream = record.localStream;
+    if (this.#live() !== record || !stream) return;
+    this.#o.log.warn(`The local ${track.kind} track ended (device unplugged or access revoked)`);
+    this.#drop(record, stream, track);
+    const what = track.kind === 'audio' ? 'The microphone stopped working' : 'The camera stopped working';
+    if (stream.getTracks().length === 0) {
+      record.endDetail = what;
+      record.call.hangup('media_failed');
+      return;
+    }
+    record.notice = what;
+    this.#o.publish();
+  }
+
+  #drop(record: ActiveCall, stream: MediaStream, track: MediaStreamTrack): void {
+    record.call.removeTrack(track);
+    stream.removeTrack(track);
+    track.stop();
+  }
+
+  #queue(operation: () => Promise<void>): Promise<void> {
+    const run = this.#chain.then(operation, operation);
+    this.#chain = run.catch((error: unknown) => this.#o.log.error('changing the camera or microphone failed', error));
+    return this.#chain;
+  }
+}
