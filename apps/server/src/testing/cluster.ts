@@ -50,6 +50,8 @@ export async function startCluster(opts: { nodes?: number; balance?: 'first' | '
       PARLEY_DEMO_USERS: '1',
       SIGNIN_ADDRESS_MAX: '10000',
       SIGNIN_ACCOUNT_MAX: '10000',
+      // Ten clients resend a thousand messages in a burst: the chat budget is not what this tests.
+      RATE_LIMIT_CHAT: '100000/1000000',
       LOG_LEVEL: 'info',
       ...opts.env,
     };
