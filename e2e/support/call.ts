@@ -30,7 +30,7 @@ export const NO_MEDIA_DEVICE_ARGS: readonly string[] = CHROMIUM_ARGS.filter(
 
 // Runs in the page before any of its scripts. A Proxy keeps `instanceof`, statics such as
 // generateCertificate and the prototype exactly as they were; the app cannot tell.
-const PEER_CONNECTION_PROBE = `(() => {
+export const PEER_CONNECTION_PROBE = `(() => {
   const Native = window.RTCPeerConnection;
   if (!Native || window.__pcs) return;
   Object.defineProperty(window, '__pcs', { value: [], enumerable: false });

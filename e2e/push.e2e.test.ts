@@ -1,0 +1,326 @@
+// Ringing a closed app: the callee's page is closed and only Parley's service worker is left.
+// The server's real push goes to a local push service (apps/server/src/testing/local-push-service.ts),
+// which decrypts it with the keys the test made; the decrypted text is what the test hands the
+// service worker with DevTools' ServiceWorker.deliverPushMessage — Chromium's own push service is
+// unreachable here. Notifications are read back with registration.getNotifications().
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LocalPushService, type ReceivedPush, type TestSubscription } from '../apps/server/src/testing/local-push-service.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, DESKTOP, screenshot } from './support/browser.ts';
+import {
+  END_TEXT,
+  HISTORY,
+  PEER_CONNECTION_PROBE,
+  callButtons,
+  expectMediaBothWays,
+  hangUpAndWait,
+  placeCall,
+  signedInDevice,
+  waitConnected,
+  waitForEndText,
+  waitForHistory,
+} from './support/call.ts';
+import { useJourney } from './support/journey.ts';
+import { sendMessage, signIn } from './support/ui.ts';
+import { DANA, NOOR } from './support/users.ts';
+
+const push = await LocalPushService.start();
+const caDir = await mkdtemp(path.join(os.tmpdir(), 'parley-e2e-push-'));
+const caFile = path.join(caDir, 'push-ca.pem');
+await writeFile(caFile, push.ca);
+
+const journey = useJourney({
+  // The server trusts the local push service's certificate and may post to loopback.
+  env: { PUSH_ALLOW_LOCAL_ENDPOINTS: '1', NODE_EXTRA_CA_CERTS: caFile, CALL_RING_TIMEOUT_S: '40' },
+});
+
+interface ShownNotification {
+  title: string;
+  body: string;
+  tag: string;
+  icon: string;
+  actions: string[];
+  data: unknown;
+}
+
+/**
+ * Noor's browser: a persistent profile (installability and notifications need one), notifications
+ * allowed, the same flags as every journey. Her pages come and go; the service worker stays.
+ */
+class ClosedAppBrowser {
+  private constructor(
+    readonly context: BrowserContext,
+    private readonly dir: string,
+    private readonly cdp: CDPSession,
+    private readonly registrationId: () => string | undefined,
+  ) {}
+
+  static async launch(url: string): Promise<ClosedAppBrowser> {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'parley-e2e-push-profile-'));
+    const context = await chromium.launchPersistentContext(path.join(dir, 'profile'), {
+      executablePath: CHROMIUM_PATH,
+      args: [...CHROMIUM_ARGS],
+      env: { ...process.env, TMPDIR: dir },
+      ...DESKTOP,
+      permissions: ['camera', 'microphone', 'notifications'],
+    });
+    await context.addInitScript(PEER_CONNECTION_PROBE);
+    // A blank page keeps a DevTools session open while Parley's own pages are closed.
+    const blank = context.pages()[0] ?? (await context.newPage());
+    const cdp = await context.newCDPSession(blank);
+    let registrationId: string | undefined;
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }) => {
+      for (const r of e.registrations) if (r.scopeURL.startsWith(url) && !r.isDeleted) registrationId = r.registrationId;
+    });
+    await cdp.send('ServiceWorker.enable');
+    return new ClosedAppBrowser(context, dir, cdp, () => registrationId);
+  }
+
+  get blank(): Page {
+    return this.context.pages()[0]!;
+  }
+
+  async worker(): Promise<Worker> {
+    return this.context.serviceWorkers()[0] ?? (await this.context.waitForEvent('serviceworker'));
+  }
+
+  /** Hands `push` (as decrypted by the local push service) to the worker, as a push service would. */
+  async deliver(origin: string, push: ReceivedPush): Promise<void> {
+    await expect.poll(() => this.registrationId(), { message: 'the service worker registration' }).toBeDefined();
+    await this.cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: this.registrationId()!, data: push.text });
+  }
+
+  async notifications(): Promise<ShownNotification[]> {
+    const sw = await this.worker();
+    return sw.evaluate(async () => {
+      const reg = (self as unknown as { registration: ServiceWorkerRegistration }).registration;
+      return (await reg.getNotifications()).map((n) => ({
+        title: n.title,
+        body: n.body,
+        tag: n.tag,
+        icon: n.icon,
+        actions: ((n as unknown as { actions: { title: string }[] }).actions ?? []).map((a) => a.title),
+        data: n.data as unknown,
+      }));
+    });
+  }
+
+  /** Waits until the worker shows exactly one notification with that tag, and returns it. */
+  async notification(tag: string, title: RegExp): Promise<ShownNotification> {
+    let shown: ShownNotification[] = [];
+    await expect
+      .poll(async () => {
+        shown = (await this.notifications()).filter((n) => n.tag === tag);
+        return shown.length === 1 && title.test(shown[0]!.title);
+      }, { timeout: 10_000, message: `one notification "${title}" with tag ${tag}` })
+      .toBe(true);
+    return shown[0]!;
+  }
+
+  /**
+   * Clicks a notification (or one of its actions) the way Chromium does: a notificationclick in the
+   * worker. Chromium refuses clients.openWindow without a real user's click, so the worker's
+   * request to open a window is recorded here instead, and returned; the test then opens it.
+   */
+  async click(tag: string, action: string): Promise<string[]> {
+    const sw = await this.worker();
+    return sw.evaluate(
+      async ({ tag, action }) => {
+        const g = self as unknown as { registration: ServiceWorkerRegistration; clients: { openWindow: (u: string) => Promise<unknown> } };
+        const opened: string[] = [];
+        g.clients.openWindow = async (u: string) => {
+          opened.push(u);
+          return null;
+        };
+        const [n] = await g.registration.getNotifications({ tag });
+        if (!n) throw new Error(`no notification with tag ${tag}`);
+        const Ctor = (self as unknown as { NotificationEvent: new (type: string, init: object) => Event }).NotificationEvent;
+        try {
+          self.dispatchEvent(new Ctor('notificationclick', { notification: n, action }));
+        } catch {
+          // waitUntil refuses an event the test made; the handler has run by then.
+        }
+        await new Promise((r) => setTimeout(r, 500));
+        return opened;
+      },
+      { tag, action },
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.context.close().catch(() => undefined);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+let noorBrowser: ClosedAppBrowser;
+let noorSub: TestSubscription;
+
+beforeAll(async () => {
+  noorBrowser = await ClosedAppBrowser.launch(journey.server.url);
+});
+afterAll(async () => {
+  await noorBrowser?.close();
+  await push.close();
+  await rm(caDir, { recursive: true, force: true });
+});
+
+/** Progress lines: a journey that stalls says where. */
+const step = (what: string) => console.log(`[push] ${what}`);
+
+const ofType = (type: string, callId?: string) => (r: ReceivedPush) =>
+  r.endpoint === noorSub.endpoint && (r.payload as { type: string }).type === type && (!callId || (r.payload as { callId?: string }).callId === callId);
+
+/** Dana calls Noor, whose Parley page is closed; returns the ringing push the server sent. */
+async function callClosedNoor(dana: Page, kind: 'audio' | 'video'): Promise<{ ring: ReceivedPush; callId: string; tag: string }> {
+  await placeCall(dana, kind);
+  const ring = await push.next(ofType('call.ringing'), 10_000);
+  const callId = (ring.payload as { callId: string }).callId;
+  return { ring, callId, tag: `call:${callId}` };
+}
+
+describe('ringing a closed Parley by Web Push', () => {
+  test('installable; the settings say why push is unavailable here; a call to a closed page rings by push and Answer connects it with media both ways', async () => {
+    const url = journey.server.url;
+    const noor = await noorBrowser.context.newPage();
+    await signIn(noor, url, NOOR);
+    step('signed in');
+    // The service worker is installed, controls the page, and cached the shell.
+    await noor.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+    await expect.poll(() => noor.evaluate(() => !!navigator.serviceWorker.controller), { message: 'page controlled by the worker' }).toBe(true);
+    const cached = await noor.evaluate(async () => {
+      const names = await caches.keys();
+      const urls: string[] = [];
+      for (const n of names) for (const r of await (await caches.open(n)).keys()) urls.push(new URL(r.url).pathname);
+      return { names, urls };
+    });
+    expect(cached.names.some((n) => n.startsWith('parley-shell-'))).toBe(true);
+    expect(cached.urls).toContain('/index.html');
+    expect(cached.urls.some((u) => /^\/assets\/index-.*\.js$/.test(u))).toBe(true);
+    // The API went through the worker (the page called /api/me), and none of it is cached.
+    expect(cached.urls.filter((u) => u.startsWith('/api') || u.startsWith('/socket.io'))).toEqual([]);
+
+    step('shell cached');
+    // Chromium's own verdict: nothing stops installing Parley.
+    const cdp = await noorBrowser.context.newCDPSession(noor);
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+    expect(installabilityErrors.map((e) => e.errorId)).toEqual([]);
+    const manifest = (await cdp.send('Page.getAppManifest')) as { url: string; errors: unknown[] };
+    expect(manifest.url).toBe(`${url}/manifest.webmanifest`);
+    expect(manifest.errors).toEqual([]);
+    await cdp.detach();
+
+    step('installable');
+    // The offer after sign-in, and the settings: Chromium here has no push service, and says so.
+    await noor.getByRole('region', { name: 'Notifications' }).getByRole('button', { name: 'Turn on' }).waitFor();
+    await noor.goto(`${url}/#/settings`);
+    const toggle = noor.getByRole('switch', { name: 'Ring this device when Parley is closed' });
+    await toggle.click();
+    await noor.getByRole('alert').filter({ hasText: /could not reach its push service/ }).waitFor({ timeout: 30_000 });
+    expect(await toggle.isChecked()).toBe(false);
+    await screenshot(noor, 'push-settings');
+
+    step('settings shown');
+    // So the test subscribes this browser's session at the local push service instead.
+    noorSub = push.subscribe();
+    expect(await noor.evaluate(async (sub) => (await fetch('/api/push/subscriptions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sub) })).status, noorSub)).toBe(204);
+    // Noor closes Parley: no page, only the worker.
+    await noor.close();
+
+    step('page closed');
+    const dana = await signedInDevice(journey, 'dana', DANA, NOOR);
+    const { ring, callId, tag } = await callClosedNoor(dana, 'video');
+    expect(ring.urgency).toBe('high');
+    expect(ring.topic).toBe(callId.replaceAll('-', ''));
+    expect(ring.ttl).toBeGreaterThan(30);
+    await noorBrowser.deliver(url, ring);
+    const shown = await noorBrowser.notification(tag, /Dana Doctor is calling/);
+    expect(shown).toMatchObject({ title: 'Dana Doctor is calling', body: 'Video call · Parley', actions: ['Answer', 'Decline'] });
+
+    step('notification shown');
+    // The incoming call as the worker showed it (headless Chromium draws no OS notification).
+    const card = noorBrowser.blank;
+    await card.setViewportSize({ width: 420, height: 170 });
+    await card.setContent(notificationCard(shown, url));
+    await card.locator('img').evaluate((img: HTMLImageElement) => img.decode());
+    await screenshot(card, 'push-incoming-call');
+
+    step('card saved');
+    // Answer: the worker asks to open Parley at the call's answer address; open it as Chromium would.
+    const opened = await noorBrowser.click(tag, 'answer');
+    expect(opened).toEqual([`/?answer=${callId}`]);
+    expect((await noorBrowser.notifications()).filter((n) => n.tag === tag)).toEqual([]);
+    const woken = await noorBrowser.context.newPage();
+    await woken.goto(url + opened[0]);
+    await Promise.all([waitConnected(dana), waitConnected(woken)]);
+    await expectMediaBothWays('answered from the notification', { name: 'dana', page: dana }, { name: 'noor (woken)', page: woken }, 'video');
+    expect(new URL(woken.url()).search).toBe('');
+
+    // Answered: the server closes the notification everywhere, not as a missed call.
+    const closed = await push.next(ofType('call.closed', callId));
+    expect(closed.payload).toMatchObject({ missed: false });
+    await hangUpAndWait(dana, woken);
+    await Promise.all([waitForHistory(dana, HISTORY.completed('video')), waitForHistory(woken, HISTORY.completed('video'))]);
+    await woken.close();
+  }, 120_000);
+
+  test('Decline in the notification ends the call for the caller with "Declined", without opening Parley', async () => {
+    const dana = await signedInDevice(journey, 'dana', DANA, NOOR);
+    const { ring, tag } = await callClosedNoor(dana, 'audio');
+    await noorBrowser.deliver(journey.server.url, ring);
+    await noorBrowser.notification(tag, /Dana Doctor is calling/);
+    const pagesBefore = noorBrowser.context.pages().length;
+    expect(await noorBrowser.click(tag, 'decline')).toEqual([]);
+    await waitForEndText(dana, END_TEXT.declined);
+    await waitForHistory(dana, HISTORY.outcome('audio', 'declined'));
+    expect(noorBrowser.context.pages().length).toBe(pagesBefore);
+    expect((await noorBrowser.notifications()).filter((n) => n.tag === tag)).toEqual([]);
+  });
+
+  test('a cancelled call turns into "Missed call", a late ringing push shows it missed, and a message notifies without its text', async () => {
+    const url = journey.server.url;
+    const dana = await signedInDevice(journey, 'dana', DANA, NOOR);
+    const { ring, callId, tag } = await callClosedNoor(dana, 'video');
+    await noorBrowser.deliver(url, ring);
+    await noorBrowser.notification(tag, /Dana Doctor is calling/);
+    await callButtons(dana).hangUp.click();
+    const closed = await push.next(ofType('call.closed', callId));
+    expect(closed.payload).toMatchObject({ missed: true });
+    expect(closed.topic).toBe(ring.topic);
+    await noorBrowser.deliver(url, closed);
+    const missed = await noorBrowser.notification(tag, /^Missed call from Dana Doctor$/);
+    expect(missed).toMatchObject({ body: 'Video call · Parley', actions: [] });
+
+    // The ringing push delivered late (after the call ended): the worker asks, and shows it missed.
+    await noorBrowser.deliver(url, ring);
+    await expect.poll(async () => (await noorBrowser.notifications()).filter((n) => n.tag === tag).map((n) => n.title), { timeout: 10_000 }).toEqual(['Missed call from Dana Doctor']);
+
+    await sendMessage(dana, 'Bed 4: potassium 6.1');
+    const message = await push.next(ofType('message.new'));
+    expect(message.text).not.toContain('potassium');
+    await noorBrowser.deliver(url, message);
+    const conversationId = (message.payload as { conversationId: string }).conversationId;
+    const note = await noorBrowser.notification(`conversation:${conversationId}`, /New message from Dana Doctor/);
+    expect(note.body).toBe('Open Parley to read it');
+  });
+});
+
+/** The notification as an OS would draw it, from what getNotifications() returned. */
+function notificationCard(n: ShownNotification, origin: string): string {
+  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const icon = n.icon.startsWith('http') ? n.icon : origin + n.icon;
+  return `<!doctype html><meta charset="utf-8"><body style="margin:0;padding:16px;background:#e5e7eb;font:14px system-ui,sans-serif">
+<div role="alert" style="background:#fff;border-radius:12px;box-shadow:0 4px 16px rgba(0,0,0,.18);padding:14px 16px;width:356px">
+  <div style="display:flex;gap:12px;align-items:center">
+    <img src="${esc(icon)}" width="44" height="44" alt="" style="border-radius:10px">
+    <div><div style="font-weight:600;font-size:15px">${esc(n.title)}</div><div style="color:#4b5563">${esc(n.body)}</div>
+    <div style="color:#9ca3af;font-size:12px">${esc(new URL(origin).host)}</div></div>
+  </div>
+  <div style="display:flex;gap:8px;margin-top:12px">${n.actions
+    .map((a, i) => `<span style="flex:1;text-align:center;padding:8px;border-radius:8px;font-weight:600;${i === 0 ? 'background:#0f766e;color:#fff' : 'background:#f3f4f6;color:#111827'}">${esc(a)}</span>`)
+    .join('')}</div>
+</div></body>`;
+}
