@@ -15,9 +15,12 @@ export function pushUnavailableReason(): string | null {
   return null;
 }
 
-/** Registers dist/sw.js (built by vite.config.ts). Not in `vite dev`, which serves no worker. */
+/**
+ * Registers dist/sw.js (built by vite.config.ts). Not in `vite dev`, which serves no worker. MODE,
+ * not PROD: a build run with NODE_ENV=test (the e2e set-up under Vitest) has PROD false, yet ships sw.js.
+ */
 export function registerServiceWorker(): void {
-  if (!import.meta.env.PROD || !('serviceWorker' in navigator)) return;
+  if (import.meta.env.MODE === 'development' || !('serviceWorker' in navigator)) return;
   navigator.serviceWorker.register('/sw.js').catch((err: unknown) => console.warn('[Push] service worker not registered:', errorMessage(err)));
 }
 
