@@ -27,6 +27,14 @@ export interface AnswerableCalls {
 /** How long an Answer waits for its call to ring here: the page still has to load and connect. */
 const WAIT_MS = 60_000;
 
+// Module state, not effect state: React may run an effect twice (StrictMode), and the address is
+// read only once, so the request must outlive any one run of the effect.
+let pending: { callId: string; until: number } | null = null;
+const want = (callId: string | null) => {
+  if (callId) pending = { callId, until: Date.now() + WAIT_MS };
+};
+want(takeAnswerRequest());
+
 /**
  * Answers the call the notification named once it rings on this device: the server sends a device
  * that connects while a call rings for its person that call's invite, so the normal rules apply
@@ -34,11 +42,6 @@ const WAIT_MS = 60_000;
  */
 export function useAnswerFromNotification(calls: AnswerableCalls): void {
   useEffect(() => {
-    let pending: { callId: string; until: number } | null = null;
-    const want = (callId: string | null) => {
-      if (callId) pending = { callId, until: Date.now() + WAIT_MS };
-      check();
-    };
     const check = () => {
       if (!pending) return;
       if (Date.now() > pending.until) {
@@ -53,11 +56,13 @@ export function useAnswerFromNotification(calls: AnswerableCalls): void {
     };
     const onMessage = (e: MessageEvent) => {
       const data = e.data as { type?: unknown; callId?: unknown } | null;
-      if (data?.type === 'answer') want(Id.safeParse(data.callId).data ?? null);
+      if (data?.type !== 'answer') return;
+      want(Id.safeParse(data.callId).data ?? null);
+      check();
     };
     const unsubscribe = calls.subscribe(check);
     navigator.serviceWorker?.addEventListener('message', onMessage);
-    want(takeAnswerRequest());
+    check();
     return () => {
       unsubscribe();
       navigator.serviceWorker?.removeEventListener('message', onMessage);
