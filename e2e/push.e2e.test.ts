@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { LocalPushService, type ReceivedPush, type TestSubscription } from '../apps/server/src/testing/local-push-service.ts';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, DESKTOP, screenshot } from './support/browser.ts';
 import {
@@ -24,8 +24,8 @@ import {
   waitForHistory,
 } from './support/call.ts';
 import { useJourney } from './support/journey.ts';
-import { sendMessage, signIn } from './support/ui.ts';
-import { DANA, NOOR } from './support/users.ts';
+import { openConversation, sendMessage, signIn } from './support/ui.ts';
+import { ALEX, DANA, NOOR, type TestUser } from './support/users.ts';
 
 const push = await LocalPushService.start();
 const caDir = await mkdtemp(path.join(os.tmpdir(), 'parley-e2e-push-'));
@@ -156,14 +156,39 @@ class ClosedAppBrowser {
   }
 }
 
-let noorBrowser: ClosedAppBrowser;
-let noorSub: TestSubscription;
+const PASSWORD = 'push-journey-pass';
+let adminCookie: string | undefined;
 
-beforeAll(async () => {
-  noorBrowser = await ClosedAppBrowser.launch(journey.server.url);
+/**
+ * A new person made through the admin API, so that each test has callers and callees of its own:
+ * no call, session or subscription left by another test can change what this one sees.
+ */
+async function person(name: string, role: 'doctor' | 'nurse'): Promise<TestUser> {
+  const url = journey.server.url;
+  const headers = { 'content-type': 'application/json', origin: url };
+  if (!adminCookie) {
+    const res = await fetch(`${url}/api/auth/login`, { method: 'POST', headers, body: JSON.stringify({ email: ALEX.email, password: ALEX.password }) });
+    expect(res.status).toBe(200);
+    adminCookie = res.headers.get('set-cookie')!.split(';')[0]!;
+  }
+  const email = `${name.toLowerCase().replaceAll(' ', '.')}@push.example`;
+  const res = await fetch(`${url}/api/admin/users`, { method: 'POST', headers: { ...headers, cookie: adminCookie }, body: JSON.stringify({ name, email, role, password: PASSWORD }) });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return { name, email, password: PASSWORD, role };
+}
+
+/** Every test's closed-app browser, closed after it whatever happened. */
+let browsers: ClosedAppBrowser[] = [];
+async function closedAppBrowser(): Promise<ClosedAppBrowser> {
+  const b = await ClosedAppBrowser.launch(journey.server.url);
+  browsers.push(b);
+  return b;
+}
+afterEach(async () => {
+  await Promise.allSettled(browsers.map((b) => b.close()));
+  browsers = [];
 });
 afterAll(async () => {
-  await noorBrowser?.close();
   await push.close();
   await rm(caDir, { recursive: true, force: true });
 });
@@ -171,13 +196,38 @@ afterAll(async () => {
 /** Progress lines: a journey that stalls says where. */
 const step = (what: string) => console.log(`[push] ${what}`);
 
-const ofType = (type: string, callId?: string) => (r: ReceivedPush) =>
-  r.endpoint === noorSub.endpoint && (r.payload as { type: string }).type === type && (!callId || (r.payload as { callId?: string }).callId === callId);
+const ofType = (sub: TestSubscription, type: string, callId?: string) => (r: ReceivedPush) =>
+  r.endpoint === sub.endpoint && (r.payload as { type: string }).type === type && (!callId || (r.payload as { callId?: string }).callId === callId);
 
-/** Dana calls Noor, whose Parley page is closed; returns the ringing push the server sent. */
-async function callClosedNoor(dana: Page, kind: 'audio' | 'video'): Promise<{ ring: ReceivedPush; callId: string; tag: string }> {
-  await placeCall(dana, kind);
-  const ring = await push.next(ofType('call.ringing'), 10_000);
+/** Subscribes the session signed in on `page` at the local push service, as the browser would have. */
+async function subscribeAtLocalPushService(page: Page): Promise<TestSubscription> {
+  const sub = push.subscribe();
+  const status = await page.evaluate(
+    async (s) => (await fetch('/api/push/subscriptions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(s) })).status,
+    sub,
+  );
+  expect(status).toBe(204);
+  return sub;
+}
+
+/**
+ * `callee` signs in on a browser of their own, its service worker takes over, the session is
+ * subscribed at the local push service, and the page is closed: only the worker is left.
+ */
+async function closedCallee(callee: TestUser): Promise<{ browser: ClosedAppBrowser; sub: TestSubscription }> {
+  const browser = await closedAppBrowser();
+  const page = await browser.context.newPage();
+  await signIn(page, journey.server.url, callee);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  const sub = await subscribeAtLocalPushService(page);
+  await page.close();
+  return { browser, sub };
+}
+
+/** `caller` calls the person whose Parley page is closed; returns the ringing push the server sent. */
+async function callClosed(caller: Page, sub: TestSubscription, kind: 'audio' | 'video'): Promise<{ ring: ReceivedPush; callId: string; tag: string }> {
+  await placeCall(caller, kind);
+  const ring = await push.next(ofType(sub, 'call.ringing'), 10_000);
   const callId = (ring.payload as { callId: string }).callId;
   return { ring, callId, tag: `call:${callId}` };
 }
@@ -185,6 +235,7 @@ async function callClosedNoor(dana: Page, kind: 'audio' | 'video'): Promise<{ ri
 describe('ringing a closed Parley by Web Push', () => {
   test('installable; the settings say why push is unavailable here; a call to a closed page rings by push and Answer connects it with media both ways', async () => {
     const url = journey.server.url;
+    const noorBrowser = await closedAppBrowser();
     const noor = await noorBrowser.context.newPage();
     await signIn(noor, url, NOOR);
     step('signed in');
@@ -225,14 +276,13 @@ describe('ringing a closed Parley by Web Push', () => {
 
     step('settings shown');
     // So the test subscribes this browser's session at the local push service instead.
-    noorSub = push.subscribe();
-    expect(await noor.evaluate(async (sub) => (await fetch('/api/push/subscriptions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sub) })).status, noorSub)).toBe(204);
+    const noorSub = await subscribeAtLocalPushService(noor);
     // Noor closes Parley: no page, only the worker.
     await noor.close();
 
     step('page closed');
     const dana = await signedInDevice(journey, 'dana', DANA, NOOR);
-    const { ring, callId, tag } = await callClosedNoor(dana, 'video');
+    const { ring, callId, tag } = await callClosed(dana, noorSub, 'video');
     expect(ring.urgency).toBe('high');
     expect(ring.topic).toBe(callId.replaceAll('-', ''));
     expect(ring.ttl).toBeGreaterThan(30);
@@ -259,52 +309,68 @@ describe('ringing a closed Parley by Web Push', () => {
     await expectMediaBothWays('answered from the notification', { name: 'dana', page: dana }, { name: 'noor (woken)', page: woken }, 'video');
     expect(new URL(woken.url()).search).toBe('');
 
+    step('answered');
     // Answered: the server closes the notification everywhere, not as a missed call.
-    const closed = await push.next(ofType('call.closed', callId));
+    const closed = await push.next(ofType(noorSub, 'call.closed', callId));
     expect(closed.payload).toMatchObject({ missed: false });
     await hangUpAndWait(dana, woken);
+    await openConversation(woken, 'Dana', DANA.name);
     await Promise.all([waitForHistory(dana, HISTORY.completed('video')), waitForHistory(woken, HISTORY.completed('video'))]);
-    await woken.close();
+    expect(push.errors).toEqual([]);
   }, 120_000);
 
   test('Decline in the notification ends the call for the caller with "Declined", without opening Parley', async () => {
-    const dana = await signedInDevice(journey, 'dana', DANA, NOOR);
-    const { ring, tag } = await callClosedNoor(dana, 'audio');
-    await noorBrowser.deliver(journey.server.url, ring);
-    await noorBrowser.notification(tag, /Dana Doctor is calling/);
-    const pagesBefore = noorBrowser.context.pages().length;
-    expect(await noorBrowser.click(tag, 'decline')).toEqual([]);
-    await waitForEndText(dana, END_TEXT.declined);
-    await waitForHistory(dana, HISTORY.outcome('audio', 'declined'));
-    expect(noorBrowser.context.pages().length).toBe(pagesBefore);
-    expect((await noorBrowser.notifications()).filter((n) => n.tag === tag)).toEqual([]);
+    const [hana, ines] = [await person('Hana Hughes', 'doctor'), await person('Ines Ito', 'nurse')];
+    const { browser, sub } = await closedCallee(ines);
+    const caller = await signedInDevice(journey, 'hana', hana, ines);
+    const { ring, tag } = await callClosed(caller, sub, 'audio');
+    await browser.deliver(journey.server.url, ring);
+    await browser.notification(tag, /^Hana Hughes is calling$/);
+    const pagesBefore = browser.context.pages().length;
+    expect(await browser.click(tag, 'decline')).toEqual([]);
+    await waitForEndText(caller, END_TEXT.declined);
+    await waitForHistory(caller, HISTORY.outcome('audio', 'declined'));
+    expect(browser.context.pages().length).toBe(pagesBefore);
+    expect((await browser.notifications()).filter((n) => n.tag === tag)).toEqual([]);
+    expect(push.errors).toEqual([]);
   });
 
   test('a cancelled call turns into "Missed call", a late ringing push shows it missed, and a message notifies without its text', async () => {
     const url = journey.server.url;
-    const dana = await signedInDevice(journey, 'dana', DANA, NOOR);
-    const { ring, callId, tag } = await callClosedNoor(dana, 'video');
-    await noorBrowser.deliver(url, ring);
-    await noorBrowser.notification(tag, /Dana Doctor is calling/);
-    await callButtons(dana).hangUp.click();
-    const closed = await push.next(ofType('call.closed', callId));
+    const [kai, lena] = [await person('Kai Kumar', 'doctor'), await person('Lena Lund', 'nurse')];
+    const { browser, sub } = await closedCallee(lena);
+    const caller = await signedInDevice(journey, 'kai', kai, lena);
+    const { ring, callId, tag } = await callClosed(caller, sub, 'video');
+    await browser.deliver(url, ring);
+    await browser.notification(tag, /^Kai Kumar is calling$/);
+    await callButtons(caller).hangUp.click();
+    const closed = await push.next(ofType(sub, 'call.closed', callId));
     expect(closed.payload).toMatchObject({ missed: true });
     expect(closed.topic).toBe(ring.topic);
-    await noorBrowser.deliver(url, closed);
-    const missed = await noorBrowser.notification(tag, /^Missed call from Dana Doctor$/);
+    await browser.deliver(url, closed);
+    const missed = await browser.notification(tag, /^Missed call from Kai Kumar$/);
     expect(missed).toMatchObject({ body: 'Video call · Parley', actions: [] });
 
     // The ringing push delivered late (after the call ended): the worker asks, and shows it missed.
-    await noorBrowser.deliver(url, ring);
-    await expect.poll(async () => (await noorBrowser.notifications()).filter((n) => n.tag === tag).map((n) => n.title), { timeout: 10_000 }).toEqual(['Missed call from Dana Doctor']);
+    await browser.deliver(url, ring);
+    await expect.poll(async () => (await browser.notifications()).filter((n) => n.tag === tag).map((n) => n.title), { timeout: 10_000 }).toEqual(['Missed call from Kai Kumar']);
 
-    await sendMessage(dana, 'Bed 4: potassium 6.1');
-    const message = await push.next(ofType('message.new'));
-    expect(message.text).not.toContain('potassium');
-    await noorBrowser.deliver(url, message);
-    const conversationId = (message.payload as { conversationId: string }).conversationId;
-    const note = await noorBrowser.notification(`conversation:${conversationId}`, /New message from Dana Doctor/);
-    expect(note.body).toBe('Open Parley to read it');
+    // Two messages: one notification for the conversation, with neither text (no PUSH_PREVIEWS).
+    await sendMessage(caller, 'Bed 4: potassium 6.1');
+    const first = await push.next(ofType(sub, 'message.new'));
+    await browser.deliver(url, first);
+    await sendMessage(caller, 'Bed 7: sodium 128');
+    const second = await push.next(ofType(sub, 'message.new'));
+    await browser.deliver(url, second);
+    for (const m of [first, second]) {
+      expect(m.text).not.toMatch(/potassium|sodium|Bed/);
+      expect(m.topic, 'collapsed per conversation at the push service too').toBe(first.topic);
+    }
+    const conversationId = (first.payload as { conversationId: string }).conversationId;
+    await expect
+      .poll(async () => (await browser.notifications()).filter((n) => n.tag.startsWith('conversation:')).map((n) => [n.tag, n.title, n.body]), { timeout: 10_000 })
+      .toEqual([[`conversation:${conversationId}`, 'New message from Kai Kumar', 'Open Parley to read it']]);
+    expect(push.errors).toEqual([]);
   });
 });
 
