@@ -4,7 +4,7 @@ import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { LIMITS, type CreateUserRequest } from '@parley/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { AppContext, ManagedTurn } from './context.ts';
 import { createDb, ping, type Db } from './db/database.ts';
 import { setUpDatabase } from './db/setup.ts';
@@ -71,6 +71,25 @@ export async function buildApp(
     bodyLimit: LIMITS.httpBodyMaxBytes,
     // Only the listed proxies: Fastify then takes req.ip from the nearest untrusted X-Forwarded-For hop.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
+    // The router's own refusals (a malformed URL, a path parameter over maxParamLength) get the same
+    // typed body as every other error; Fastify's default is an untyped one (found by the fuzz suite).
+    // Requests Node's HTTP parser refuses (headers or URL over 16 KiB, broken framing) also get a typed body.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, text, code, message] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'payload_too_large', 'The request line or headers are larger than 16 KiB']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request Timeout', 'bad_request', 'The request took too long to arrive']
+            : [400, 'Bad Request', 'bad_request', 'Malformed HTTP request'];
+      const body = JSON.stringify({ error: { code, message } });
+      if (socket.writable) socket.write(`HTTP/1.1 ${status} ${text}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+      socket.destroy(err);
+    },
+    frameworkErrors: (err, _req, reply) => {
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void (reply as unknown as FastifyReply).code(tooLong ? 414 : 400).send(new AppError(tooLong ? 'not_found' : 'bad_request', tooLong ? 'No such resource: a path segment is too long' : 'Malformed URL').toBody());
+    },
   });
   const proxies = proxyTrust(config.trustProxy);
   // REDIS_URL: this node is one of several; fan-out, presence and limits are shared through Redis.
