@@ -11,6 +11,7 @@ import { setUpDatabase } from './db/setup.ts';
 import type { Config } from './env.ts';
 import { authRoutes } from './features/auth/auth-routes.ts';
 import { CallManager, type CallDeps } from './features/calls/call-manager.ts';
+import { redisCallDeps } from './features/calls/call-deps-redis.ts';
 import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
@@ -157,7 +158,8 @@ export async function buildApp(
   if (config.metricsToken) await app.register(metricsRoutes, { ctx, token: config.metricsToken });
   registerChatSocket(ctx, app.log);
   registerPresenceSocket(realtime, app.log);
-  const calls = new CallManager(ctx, app.log, opts.calls);
+  // Several nodes: calls, their timers and caps live in Redis, so any node can carry on any call.
+  const calls = new CallManager(ctx, app.log, { ...(redis ? redisCallDeps(redis, app.log, opts.calls?.clock) : {}), ...opts.calls });
   calls.register();
   await app.register(pushRoutes, {
     ctx,

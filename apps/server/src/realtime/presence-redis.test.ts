@@ -31,16 +31,24 @@ describe('presence counted in Redis across nodes', () => {
     const a = await node();
     const b = await node();
     try {
-      expect(await a.store.add('u1')).toBe(true);
-      expect(await b.store.add('u1')).toBe(false);
+      expect(await a.store.add('u1', 'dev-1')).toBe(true);
+      expect(await b.store.add('u1', 'dev-1')).toBe(false);
       expect([...(await b.store.online(['u1', 'u2']))]).toEqual(['u1']);
-      expect(await a.store.remove('u1')).toBe(false);
-      expect(await b.store.remove('u1')).toBe(true);
+      expect(await a.store.remove('u1', 'dev-1')).toBe(false);
+      expect(await b.store.remove('u1', 'dev-1')).toBe(true);
       expect((await a.store.online(['u1'])).size).toBe(0);
+      // Devices across nodes: each node sees the other's.
+      await a.store.add('u2', 'phone');
+      await b.store.add('u2', 'laptop');
+      expect([...(await a.store.devices('u2'))].sort()).toEqual(['laptop', 'phone']);
+      await b.store.remove('u2', 'laptop');
+      expect([...(await a.store.devices('u2'))]).toEqual(['phone']);
+      await a.store.remove('u2', 'phone');
+      expect((await b.store.devices('u2')).size).toBe(0);
       // Many sockets at once on two nodes: the count ends at zero with exactly one "last".
-      const adds = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.add('u3')));
+      const adds = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.add('u3', 'dev-1')));
       expect(adds.filter(Boolean)).toHaveLength(1);
-      const removes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.remove('u3')));
+      const removes = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).store.remove('u3', 'dev-1')));
       expect(removes.filter(Boolean)).toHaveLength(1);
     } finally {
       await a.store.close();
@@ -55,12 +63,16 @@ describe('presence counted in Redis across nodes', () => {
     const b = await node();
     const c = await node();
     const offline: string[][] = [];
-    b.store.onOffline((ids) => offline.push(ids));
-    c.store.onOffline((ids) => offline.push(ids));
+    const gone: string[] = [];
+    b.store.onOffline((ids, devices) => (offline.push(ids), gone.push(...devices.map((d) => `${d.userId}/${d.deviceId}`))));
+    c.store.onOffline((ids, devices) => (offline.push(ids), gone.push(...devices.map((d) => `${d.userId}/${d.deviceId}`))));
     try {
-      await a.store.add('dies-with-a');
-      await a.store.add('also-on-b');
-      await b.store.add('also-on-b');
+      await a.store.add('dies-with-a', 'dev-1');
+      await a.store.add('also-on-b', 'phone');
+      await b.store.add('also-on-b', 'laptop');
+      // The same device with a socket on each node (a tab reconnected to B before A was found dead).
+      await a.store.add('also-on-b', 'tablet');
+      await b.store.add('also-on-b', 'tablet');
       // "SIGKILL": A's process stops; its timer and connections just vanish.
       (a.store as unknown as { timer: NodeJS.Timeout }).timer.close();
       a.link.commands.disconnect();
@@ -68,6 +80,10 @@ describe('presence counted in Redis across nodes', () => {
       expect([...(await b.store.online(['also-on-b']))]).toEqual(['also-on-b']);
       await new Promise((r) => setTimeout(r, 300));
       expect(offline).toEqual([['dies-with-a']]);
+      // Each device that lost its last socket with A is reported once; those still on B are not.
+      expect(gone.sort()).toEqual(['also-on-b/phone', 'dies-with-a/dev-1']);
+      expect([...(await c.store.devices('also-on-b'))].sort()).toEqual(['laptop', 'tablet']);
+      expect((await c.store.devices('dies-with-a')).size).toBe(0);
     } finally {
       await b.store.close();
       await c.store.close();
@@ -80,13 +96,14 @@ describe('presence counted in Redis across nodes', () => {
   it('after Redis restarts empty, each node puts its own counts back', async () => {
     const a = await node();
     try {
-      await a.store.add('survivor');
+      await a.store.add('survivor', 'dev-1');
       await redis.kill();
       // While Redis is away the node answers from its own sockets.
       expect([...(await a.store.online(['survivor']))]).toEqual(['survivor']);
       await redis.start();
       await until(async () => a.link.up);
       await until(async () => Number(await a.link.commands.hget('parley:presence:total', 'survivor')) === 1);
+      expect(Number(await a.link.commands.hget('parley:presence:dev:survivor', 'dev-1'))).toBe(1);
     } finally {
       await a.store.close();
       await a.link.close();

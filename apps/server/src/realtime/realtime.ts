@@ -24,7 +24,7 @@ export interface SocketLimits {
   /** Socket handshakes per client address per minute. */
   connectsPerAddress: number;
 }
-import { MemoryPresenceStore, type PresenceStore } from './presence.ts';
+import { MemoryPresenceStore, type PresenceStore, type PresentDevice } from './presence.ts';
 
 export interface SocketData {
   user: User;
@@ -59,6 +59,7 @@ export class Realtime {
   private readonly eventLimits: EventLimits;
   private readonly cooldown: Limiter;
   private readonly onConnect: Array<(socket: ParleySocket) => void> = [];
+  private readonly onDeviceGone: Array<(device: PresentDevice) => void> = [];
 
   constructor(
     httpServer: HttpServer,
@@ -72,8 +73,9 @@ export class Realtime {
     // refused before the address's budget is spent, so a flood does not use up a shared (NAT) address.
     this.cooldown = opts.limiters({ name: 'socket_cooldown', points: 1, durationS: DROP_COOLDOWN_S });
     this.presence = opts.presence ?? new MemoryPresenceStore();
-    this.presence.onOffline((userIds) => {
+    this.presence.onOffline((userIds, devices) => {
       for (const userId of userIds) this.announce(userId, false);
+      for (const device of devices) this.deviceGone(device);
     });
     this.io = new Server(httpServer, {
       maxHttpBufferSize: LIMITS.socketFrameMaxBytes,
@@ -152,7 +154,8 @@ export class Realtime {
       if (key) void this.cooldown.consume(key);
     });
     this.log.info({ userId: user.id, socketId: socket.id }, 'socket connected');
-    this.presence.add(user.id).then(
+    const deviceId = socket.data.deviceId;
+    this.presence.add(user.id, deviceId).then(
       (first) => first && this.announce(user.id, true),
       (err: unknown) => this.log.warn({ err, userId: user.id }, 'presence not counted'),
     );
@@ -163,11 +166,33 @@ export class Realtime {
       this.count(this.userSockets, user.id, -1);
       this.count(this.sessionSockets, sessionId, -1);
       this.log.info({ userId: user.id, socketId: socket.id, reason }, 'socket disconnected');
-      this.presence.remove(user.id).then(
-        (last) => last && this.announce(user.id, false),
-        (err: unknown) => this.log.warn({ err, userId: user.id }, 'presence not counted'),
-      );
+      this.presence
+        .remove(user.id, deviceId)
+        .then(
+          (last) => last && this.announce(user.id, false),
+          (err: unknown) => this.log.warn({ err, userId: user.id }, 'presence not counted'),
+        )
+        // After the count, so whoever asks whether the device is still online anywhere hears the truth.
+        .finally(() => this.deviceGone({ userId: user.id, deviceId }));
     });
+  }
+
+  /**
+   * Runs `fn` when a device may have lost its last socket: one of its sockets on this node closed,
+   * or the node that held it died (another node's sweep found out). Ask `isDeviceOnline` for the rest.
+   */
+  onDeviceLeft(fn: (device: PresentDevice) => void): void {
+    this.onDeviceGone.push(fn);
+  }
+
+  private deviceGone(device: PresentDevice): void {
+    for (const fn of this.onDeviceGone) {
+      try {
+        fn(device);
+      } catch (err) {
+        this.log.error({ err, userId: device.userId }, 'device-left listener failed');
+      }
+    }
   }
 
   /** Tells the person's followers, on every node. */
@@ -199,14 +224,14 @@ export class Realtime {
     return this.io.to(userRoom(userId)).except(deviceRoom(userId, deviceId));
   }
 
-  /** How many devices of the user are connected to this node. */
-  deviceCount(userId: string): number {
-    return this.deviceIds(userId).size;
+  /** How many devices of the user are connected, on any node. */
+  async deviceCount(userId: string): Promise<number> {
+    return (await this.deviceIds(userId)).size;
   }
 
-  /** The ids of the user's devices connected to this node. */
-  deviceIds(userId: string): Set<string> {
-    const devices = new Set<string>();
+  /** The ids of the user's devices connected to any node (the presence store), and to this one (its own sockets, counted or not yet). */
+  async deviceIds(userId: string): Promise<Set<string>> {
+    const devices = await this.presence.devices(userId);
     for (const id of this.io.sockets.adapter.rooms.get(userRoom(userId)) ?? []) {
       const s = this.io.sockets.sockets.get(id);
       if (s) devices.add(s.data.deviceId);
@@ -219,8 +244,10 @@ export class Realtime {
     return (this.io.sockets.adapter.rooms.get(sessionRoom(sessionId))?.size ?? 0) > 0;
   }
 
-  isDeviceOnline(userId: string, deviceId: string): boolean {
-    return (this.io.sockets.adapter.rooms.get(deviceRoom(userId, deviceId))?.size ?? 0) > 0;
+  /** Whether the device has a socket on any node. */
+  async isDeviceOnline(userId: string, deviceId: string): Promise<boolean> {
+    if ((this.io.sockets.adapter.rooms.get(deviceRoom(userId, deviceId))?.size ?? 0) > 0) return true;
+    return (await this.presence.devices(userId)).has(deviceId);
   }
 
   /** Every device signed in with this session. */

@@ -90,10 +90,11 @@ export class CallManager {
         // answers it, so both people end up in that one call (docs/decisions/004-call-lifecycle.md).
         if (!isGlare(mine, from, p.toUserId)) throw new AppError('conflict', 'You are already in a call');
         this.log.info({ callId: p.callId, event: 'call.invite', from: from.userId, to: p.toUserId, outcome: 'glare_merged', into: mine.id }, 'call call.invite');
-        await this.apply(mine.id, () => ({ type: 'accept', from, otherDevices: this.ctx.realtime.deviceCount(from.userId) - 1 }));
+        const otherDevices = (await this.ctx.realtime.deviceCount(from.userId)) - 1;
+        await this.apply(mine.id, () => ({ type: 'accept', from, otherDevices }));
         return { merged: { callId: mine.id, fromUserId: mine.caller.userId, fromDeviceId: mine.caller.deviceId!, kind: mine.kind, fromName: mine.caller.name } };
       }
-      const invited = [...this.ctx.realtime.deviceIds(callee.id)];
+      const invited = [...(await this.ctx.realtime.deviceIds(callee.id))];
       const targets = invited.length;
       const busy: CallEvent = { type: 'callee_busy', from, callId: p.callId, kind: p.kind, calleeId: callee.id, targets };
       if (await this.registry.callOfUser(callee.id)) {
@@ -118,8 +119,9 @@ export class CallManager {
     return this.apply(callId, () => ({ type: 'ringing', from }));
   }
 
-  accept(from: Device, callId: string): Promise<object> {
-    return this.apply(callId, () => ({ type: 'accept', from, otherDevices: this.ctx.realtime.deviceCount(from.userId) - 1 }));
+  async accept(from: Device, callId: string): Promise<object> {
+    const otherDevices = (await this.ctx.realtime.deviceCount(from.userId)) - 1;
+    return this.apply(callId, () => ({ type: 'accept', from, otherDevices }));
   }
 
   /** The remaining device-sent events carry everything the lifecycle needs. */
@@ -145,15 +147,18 @@ export class CallManager {
     return this.onDevice(device, () => ({ type: 'device_back', device }));
   }
 
-  /** A socket of this device closed: if that was its last and it is bound to a call, its grace period starts. */
+  /** A socket of this device closed (on any node, or its node died): if that was its last and it is bound to a call, its grace period starts. */
   deviceLost(device: Device): Promise<void> {
-    return this.onDevice(device, () => ({ type: 'device_lost', device, online: this.ctx.realtime.isDeviceOnline(device.userId, device.deviceId) }));
+    return this.onDevice(device, async () => ({ type: 'device_lost', device, online: await this.ctx.realtime.isDeviceOnline(device.userId, device.deviceId) }));
   }
 
-  private async onDevice(device: Device, make: () => CallEvent): Promise<void> {
+  /** `make` reads its facts (is the device online anywhere?) once the device is known to be in a call. */
+  private async onDevice(device: Device, make: () => CallEvent | Promise<CallEvent>): Promise<void> {
     try {
       const call = await this.registry.callOfUser(device.userId);
-      if (call) await this.apply(call.id, make);
+      if (!call) return;
+      const event = await make();
+      await this.apply(call.id, () => event);
     } catch (err) {
       this.log.error({ err, userId: device.userId }, 'call presence update failed');
     }
@@ -167,7 +172,8 @@ export class CallManager {
     }
     const [userId = '', deviceId = ''] = (timer.device ?? '').split(':');
     const device = { userId, deviceId };
-    await this.apply(timer.callId, () => ({ type: 'grace_expired', device, online: this.ctx.realtime.isDeviceOnline(userId, deviceId) }));
+    const online = await this.ctx.realtime.isDeviceOnline(userId, deviceId);
+    await this.apply(timer.callId, () => ({ type: 'grace_expired', device, online }));
   }
 
   /**

@@ -10,6 +10,8 @@ import type { CallManager } from './call-manager.ts';
 /** Wires each socket's call.* events and its comings and goings to the CallManager. */
 export function registerCallSocket(realtime: Realtime, calls: CallManager, log: FastifyBaseLogger): void {
   realtime.handle((socket) => attach(socket, calls, log));
+  // A device's last socket closed here, or its node died: if it is bound to a call, its grace period starts.
+  realtime.onDeviceLeft((device) => void calls.deviceLost(device));
 }
 
 function attach(socket: ParleySocket, calls: CallManager, log: FastifyBaseLogger): void {
@@ -43,5 +45,4 @@ function attach(socket: ParleySocket, calls: CallManager, log: FastifyBaseLogger
 
   const device: Device = { userId: socket.data.user.id, deviceId: socket.data.deviceId };
   void calls.deviceBack(device);
-  socket.on('disconnect', () => void calls.deviceLost(device));
 }
