@@ -3,9 +3,23 @@
 // machine only `npm run bench` at full size, under the heavy lock, says anything about speed.
 import { describe, expect, it } from 'vitest';
 import { CHAT_SMOKE, runChat } from './chat/chat.bench.ts';
+import { SETUP_SMOKE, runSetup } from './setup/setup.bench.ts';
 import { SIGNALLING_SMOKE, runSignalling } from './signalling/signalling.bench.ts';
 
 describe('benchmarks at smoke size', () => {
+  it('setup: a Parley call and a bare call each reach a first remote frame on both sides, timed from the Answer click', async () => {
+    const r = await runSetup(SETUP_SMOKE);
+    for (const app of [r.apps.parley, r.apps.bare]) {
+      expect(app.setupMs).toHaveLength(SETUP_SMOKE.calls);
+      expect(app.medianMs).toBeGreaterThan(0);
+      expect(app.calleeFrameMedianMs).toBeGreaterThan(0);
+      expect(app.callerFrameMedianMs).toBeGreaterThan(0);
+      // The timeline saw each side's peer connection and first frame.
+      for (const side of ['caller', 'callee']) expect(app.timeline.map((t) => t.step)).toContain(`${side} pc:first-frame`);
+    }
+    expect(Number.isFinite(r.ratio)).toBe(true);
+  }, 180_000);
+
   it('chat: every message sent through Parley and the bare relay is delivered and timed', async () => {
     const r = await runChat(CHAT_SMOKE);
     for (const s of [r.servers.parley, r.servers.socketio]) {

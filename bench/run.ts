@@ -1,4 +1,5 @@
-// `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`),
+// `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`;
+// `-- --timeline` also prints the set-up benchmark's per-step timeline),
 // results in bench/results/<name>.json and the table in docs/performance.md.
 // Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.
 import fs from 'node:fs';
@@ -6,6 +7,7 @@ import path from 'node:path';
 import { CHAT_FULL, CHAT_SMOKE, runChat, type ChatResult } from './chat/chat.bench.ts';
 import { machine } from './lib/machine.ts';
 import { repoRoot } from './lib/proc.ts';
+import { SETUP_FULL, SETUP_SMOKE, formatTimeline, runSetup, type SetupResult } from './setup/setup.bench.ts';
 import { SIGNALLING_FULL, SIGNALLING_SMOKE, runSignalling, type SignallingResult } from './signalling/signalling.bench.ts';
 
 export interface Row {
@@ -18,6 +20,28 @@ export interface Row {
 type Bench = { name: string; run(smoke: boolean): Promise<{ result: unknown; rows: Row[] }> };
 
 export const BENCHES: Bench[] = [
+  {
+    name: 'setup',
+    async run(smoke) {
+      const r: SetupResult = await runSetup(smoke ? SETUP_SMOKE : SETUP_FULL, console.log);
+      if (process.argv.includes('--timeline')) {
+        console.log(formatTimeline('Parley', r.apps.parley.timeline));
+        console.log(formatTimeline('Bare', r.apps.bare.timeline));
+      }
+      const { parley, bare } = r.apps;
+      return {
+        result: r,
+        rows: [
+          {
+            benchmark: `1. Set-up: Answer click → first remote frame on both sides (headless Chromium, loopback, ${r.options.calls} calls each)`,
+            target: '≤ 0.9× the bare two-page call',
+            measured: `Parley median ${parley.medianMs} ms, bare ${bare.medianMs} ms (${r.ratio}×)`,
+            met: r.ratio <= 0.9,
+          },
+        ],
+      };
+    },
+  },
   {
     name: 'chat',
     async run(smoke) {

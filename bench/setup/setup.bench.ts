@@ -1,0 +1,245 @@
+// Bench 1, call set-up in the browser: Answer click → first remote video frame on both sides, in
+// headless Chromium on loopback. Parley (its own server, two signed-in pages, a video call through
+// the UI) against a bare two-page WebRTC app over a minimal websocket relay (bench/setup/bare.html,
+// bench/baselines/ws-relay.ts), in the same browser, calls alternated, medians and the ratio.
+// Both journeys ring for the same time before the click, as a person takes a moment to answer.
+// Every page carries the same probe (probe.ts), which also gives the per-step timeline.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import buildWeb from '../../e2e/global-setup.ts';
+import { launchBrowser, type TestBrowser } from '../../e2e/support/browser.ts';
+import { webDist } from '../../e2e/support/paths.ts';
+import { openConversation } from '../../e2e/support/ui.ts';
+import { seedDatabase, startParley } from '../lib/parley.ts';
+import { freePort, startService, type Service } from '../lib/proc.ts';
+import { median, ratio } from '../lib/stats.ts';
+import { PROBE_SCRIPT, type ProbeEvent } from './probe.ts';
+
+export interface SetupOptions {
+  /** Measured calls of each app (after the warm-up). */
+  calls: number;
+  /** Unmeasured calls of each app first (JIT, codecs, the first getUserMedia). */
+  warmup: number;
+  /** From the incoming call showing to the Answer click. */
+  ringMs: number;
+}
+
+export const SETUP_FULL: SetupOptions = { calls: 10, warmup: 1, ringMs: 1000 };
+export const SETUP_SMOKE: SetupOptions = { calls: 1, warmup: 0, ringMs: 300 };
+
+type App = 'parley' | 'bare';
+
+/** One call: ms from the callee's Answer click to the first remote frame on each side. */
+export interface CallSample {
+  setupMs: number;
+  calleeFrameMs: number;
+  callerFrameMs: number;
+  /** Both pages' probe events, relative to the click, `caller `/`callee ` before each step. */
+  events: ProbeEvent[];
+}
+
+export interface TimelineStep {
+  step: string;
+  /** Median over the calls of the step's first occurrence, ms after the Answer click (negative: before it). */
+  medianMs: number;
+  /** In how many of the calls it happened. */
+  seen: number;
+}
+
+export interface AppFigures {
+  /** Answer click → first remote frame on both sides, per call. */
+  setupMs: number[];
+  medianMs: number;
+  calleeFrameMedianMs: number;
+  callerFrameMedianMs: number;
+  timeline: TimelineStep[];
+}
+
+export interface SetupResult {
+  options: SetupOptions;
+  apps: Record<App, AppFigures>;
+  /** Parley's median over the bare app's; the target is ≤ 0.9. */
+  ratio: number;
+}
+
+const FRAME_TIMEOUT_MS = 15_000;
+
+interface Pair {
+  caller: Page;
+  callee: Page;
+}
+
+async function probedPage(ctx: BrowserContext): Promise<Page> {
+  await ctx.addInitScript({ content: PROBE_SCRIPT });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(FRAME_TIMEOUT_MS);
+  return page;
+}
+
+async function parleyPair(browser: TestBrowser, url: string, cookies: [string, string]): Promise<Pair> {
+  const pages: Page[] = [];
+  for (const [i, cookie] of cookies.entries()) {
+    const ctx = await browser.newContext();
+    const [name = '', value = ''] = cookie.split('=');
+    await ctx.addCookies([{ name, value, url }]);
+    const page = await probedPage(ctx);
+    await page.goto(url);
+    const peer = `Bench ${1 - i}`;
+    await openConversation(page, peer, peer);
+    pages.push(page);
+  }
+  return { caller: pages[0]!, callee: pages[1]! };
+}
+
+async function barePair(browser: TestBrowser, url: string): Promise<Pair> {
+  const open = async (me: string, peer: string) => {
+    const page = await probedPage(await browser.newContext());
+    await page.goto(`${url}/?id=${me}&peer=${peer}`);
+    await page.evaluate('window.bare.open');
+    return page;
+  };
+  return { caller: await open('caller', 'callee'), callee: await open('callee', 'caller') };
+}
+
+const reset = (p: Pair) => Promise.all([p.caller.evaluate('window.__probe.reset()'), p.callee.evaluate('window.__probe.reset()')]);
+const events = (page: Page) => page.evaluate('window.__probe.events()') as Promise<ProbeEvent[]>;
+const waitFrame = (page: Page) => page.waitForFunction('window.__probe.firstFrames() > 0', null, { timeout: FRAME_TIMEOUT_MS, polling: 50 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Rings, waits ringMs, clicks Answer, waits for the first remote frame on both pages; returns the figures. */
+async function oneCall(app: App, p: Pair, o: SetupOptions): Promise<CallSample> {
+  await reset(p);
+  if (app === 'parley') await p.caller.getByRole('button', { name: 'Video call', exact: true }).click();
+  else await p.caller.evaluate('window.bare.call()');
+  const answer = app === 'parley' ? p.callee.getByRole('dialog', { name: /Incoming/ }).getByRole('button', { name: 'Answer', exact: true }) : p.callee.getByRole('button', { name: 'Answer', exact: true });
+  await answer.waitFor({ state: 'visible' });
+  await sleep(o.ringMs);
+  const profiling = process.env.BENCH_SETUP_PROFILE ? await startProfiles(p) : null;
+  await answer.click();
+  await Promise.all([waitFrame(p.caller), waitFrame(p.callee)]);
+  if (profiling) await profiling.stop(`${process.env.BENCH_SETUP_PROFILE}/${app}-${Date.now()}`);
+  const [callerEvents, calleeEvents] = await Promise.all([events(p.caller), events(p.callee)]);
+  const click = calleeEvents.filter((e) => e.step === 'click').at(-1)?.at;
+  if (click === undefined) throw new Error(`${app}: the Answer click was not seen by the probe`);
+  const frame = (evs: ProbeEvent[]) => {
+    const f = evs.find((e) => e.step.endsWith(':first-frame'));
+    if (!f) throw new Error(`${app}: no first frame recorded`);
+    return f.at - click;
+  };
+  const calleeFrameMs = frame(calleeEvents);
+  const callerFrameMs = frame(callerEvents);
+  const rel = (side: string, evs: ProbeEvent[]) =>
+    evs.filter((e) => e.step !== 'click').map((e) => ({ step: `${side} ${e.step.replace(/^pc\d+:/, 'pc:')}`, at: Math.round((e.at - click) * 10) / 10 }));
+  await hangUp(app, p);
+  return {
+    setupMs: Math.round(Math.max(calleeFrameMs, callerFrameMs) * 10) / 10,
+    calleeFrameMs: Math.round(calleeFrameMs * 10) / 10,
+    callerFrameMs: Math.round(callerFrameMs * 10) / 10,
+    events: [...rel('caller', callerEvents), ...rel('callee', calleeEvents)].sort((a, b) => a.at - b.at),
+  };
+}
+
+/** BENCH_SETUP_PROFILE=DIR: a DevTools CPU profile of both pages from the click to the first frames (open in Chrome's DevTools). */
+async function startProfiles(p: Pair): Promise<{ stop(prefix: string): Promise<void> }> {
+  const sessions = await Promise.all([p.caller, p.callee].map((page) => page.context().newCDPSession(page)));
+  for (const s of sessions) {
+    await s.send('Profiler.enable');
+    await s.send('Profiler.setSamplingInterval', { interval: 200 });
+    await s.send('Profiler.start');
+  }
+  return {
+    async stop(prefix) {
+      for (const [i, s] of sessions.entries()) {
+        const { profile } = await s.send('Profiler.stop');
+        fs.mkdirSync(path.dirname(prefix), { recursive: true });
+        fs.writeFileSync(`${prefix}-${i === 0 ? 'caller' : 'callee'}.cpuprofile`, JSON.stringify(profile));
+        await s.detach();
+      }
+    },
+  };
+}
+
+async function hangUp(app: App, p: Pair): Promise<void> {
+  await p.caller.getByRole('button', { name: 'Hang up', exact: true }).click();
+  if (app === 'bare') {
+    await p.callee.getByRole('status').filter({ hasText: 'idle' }).waitFor();
+    return;
+  }
+  // The ended call shows its reason for a few seconds; Close puts the conversation back.
+  for (const page of [p.caller, p.callee]) {
+    const close = page.getByRole('button', { name: 'Close', exact: true });
+    await close.waitFor({ state: 'visible' });
+    await close.click();
+  }
+  await p.caller.getByRole('button', { name: 'Video call', exact: true }).waitFor({ state: 'visible' });
+}
+
+/** Median time of each step's first occurrence per call, in order. */
+export function timeline(samples: CallSample[]): TimelineStep[] {
+  const byStep = new Map<string, number[]>();
+  for (const s of samples) {
+    const seen = new Set<string>();
+    for (const e of s.events) {
+      if (seen.has(e.step)) continue;
+      seen.add(e.step);
+      byStep.set(e.step, [...(byStep.get(e.step) ?? []), e.at]);
+    }
+  }
+  return [...byStep.entries()].map(([step, at]) => ({ step, medianMs: median(at), seen: at.length })).sort((a, b) => a.medianMs - b.medianMs);
+}
+
+function figures(samples: CallSample[]): AppFigures {
+  return {
+    setupMs: samples.map((s) => s.setupMs),
+    medianMs: median(samples.map((s) => s.setupMs)),
+    calleeFrameMedianMs: median(samples.map((s) => s.calleeFrameMs)),
+    callerFrameMedianMs: median(samples.map((s) => s.callerFrameMs)),
+    timeline: timeline(samples),
+  };
+}
+
+/** The timeline as text: one line per step, `+123.4 ms  callee ws:out call.accept`. */
+export function formatTimeline(app: string, t: TimelineStep[]): string {
+  const steps = t.filter((s) => !/ws:(in|out) ack$/.test(s.step));
+  return [`${app} (ms after the Answer click, median of the calls):`, ...steps.map((s) => `  ${s.medianMs >= 0 ? '+' : ''}${s.medianMs.toFixed(1).padStart(7)} ms  ${s.step}`)].join('\n');
+}
+
+export async function runSetup(o: SetupOptions, log: (s: string) => void = () => undefined): Promise<SetupResult> {
+  buildWeb();
+  const seeded = await seedDatabase(2);
+  const web = path.join(seeded.dir, 'web');
+  fs.cpSync(webDist, web, { recursive: true });
+  const services: Service[] = [];
+  let browser: TestBrowser | undefined;
+  try {
+    const parley = await startParley({ dbFile: seeded.file, env: { WEB_DIST: web, CALL_INVITES_PER_MINUTE: '1000', RATE_LIMIT_INVITE: '1000/1000' } });
+    services.push(parley);
+    const port = await freePort();
+    const relay = await startService({ script: 'bench/baselines/ws-relay.ts', args: [String(port)], port });
+    services.push(relay);
+    browser = await launchBrowser();
+    const pairs: Record<App, Pair> = {
+      parley: await parleyPair(browser, parley.url, [seeded.users[0]!.cookie, seeded.users[1]!.cookie]),
+      bare: await barePair(browser, relay.url),
+    };
+    const samples: Record<App, CallSample[]> = { parley: [], bare: [] };
+    for (let i = 0; i < o.warmup + o.calls; i++) {
+      // Alternate which app goes first, so neither always follows the other's teardown.
+      const order: App[] = i % 2 === 0 ? ['parley', 'bare'] : ['bare', 'parley'];
+      for (const app of order) {
+        const s = await oneCall(app, pairs[app], o);
+        const warm = i < o.warmup;
+        if (!warm) samples[app].push(s);
+        log(`setup: ${app} call ${i + 1}${warm ? ' (warm-up)' : ''}: ${s.setupMs} ms (callee ${s.calleeFrameMs}, caller ${s.callerFrameMs})`);
+        await sleep(300);
+      }
+    }
+    const apps = { parley: figures(samples.parley), bare: figures(samples.bare) };
+    return { options: o, apps, ratio: ratio(apps.parley.medianMs, apps.bare.medianMs) };
+  } finally {
+    await browser?.close();
+    await Promise.allSettled(services.map((s) => s.stop()));
+    fs.rmSync(seeded.dir, { recursive: true, force: true });
+  }
+}
