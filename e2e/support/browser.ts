@@ -53,6 +53,21 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
+/**
+ * Content-Security-Policy violations per context, reported by every page of it (init script, so
+ * every navigation and frame is covered): the journeys run with the server's CSP on and fail on one.
+ */
+const contextViolations = new WeakMap<BrowserContext, string[]>();
+
+/** The CSP violations the pages of `context` reported so far, each as `<directive> <blocked URI> at <page>`. */
+export function cspViolations(context: BrowserContext): readonly string[] {
+  return contextViolations.get(context) ?? [];
+}
+
+const CSP_WATCH = `document.addEventListener('securitypolicyviolation', (e) => {
+  window.__parleyCspViolation?.(e.effectiveDirective + ' ' + (e.blockedURI || '(inline)') + ' at ' + e.documentURI + (e.sample ? ' sample: ' + e.sample : ''));
+});`;
+
 /** What each page wrote to its console as errors, and uncaught exceptions; attached on failure. */
 const pageProblems = new WeakMap<Page, string[]>();
 /** Every console line of each page (the newest CONSOLE_KEEP), across reloads. */
@@ -109,6 +124,10 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
         permissions: ['camera', 'microphone'],
         ...options,
       });
+      const violations: string[] = [];
+      contextViolations.set(context, violations);
+      await context.exposeBinding('__parleyCspViolation', (_source, v: string) => void violations.push(v));
+      await context.addInitScript(CSP_WATCH);
       context.setDefaultTimeout(ACTION_TIMEOUT_MS);
       context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
       context.on('page', watchPage);

@@ -2,7 +2,7 @@
 // file, a context per device inside each test, and evidence collected when a test fails.
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
-import { captureFailure, launchBrowser, type TestBrowser } from './browser.ts';
+import { captureFailure, cspViolations, launchBrowser, type TestBrowser } from './browser.ts';
 import { startServer, type StartServerOptions, type TestServer } from './server.ts';
 
 export interface Journey {
@@ -39,6 +39,8 @@ export function useJourney(serverOptions: StartServerOptions = {}): Journey {
   });
 
   afterEach(async (ctx) => {
+    // A page that broke the server's Content-Security-Policy fails its journey: the app must work under it.
+    const violations = contexts.flatMap((c) => cspViolations(c));
     try {
       if (ctx.task.result?.state === 'fail') {
         const evidence = await captureFailure(ctx.task.name, pages);
@@ -51,6 +53,7 @@ export function useJourney(serverOptions: StartServerOptions = {}): Journey {
       await Promise.allSettled(contexts.map((c) => c.close()));
       contexts = [];
     }
+    if (violations.length > 0) throw new Error(`Content-Security-Policy violations in "${ctx.task.name}":\n  ${violations.join('\n  ')}`);
   });
 
   return {

@@ -35,6 +35,7 @@ import { RedisLink } from './lib/redis.ts';
 import { RedisPresenceStore } from './realtime/presence-redis.ts';
 import { registerPresenceSocket } from './realtime/presence-socket.ts';
 import { restLimits } from './lib/rest-limits.ts';
+import { securityHeaders } from './lib/security-headers.ts';
 import { Realtime } from './realtime/realtime.ts';
 
 /** Paths the web app's client-side routes never use. */
@@ -149,6 +150,7 @@ export async function buildApp(
   });
 
   restLimits(app, limiters, config.rest);
+  await securityHeaders(app);
 
   await app.register(fastifyCookie);
   await app.register(authRoutes, { ctx });

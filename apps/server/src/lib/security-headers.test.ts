@@ -1,0 +1,55 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../testing/harness.ts';
+
+/** Issue #10, defect 6: security headers on every response. */
+describe('security headers', () => {
+  let s: TestServer;
+  let dist: string;
+  beforeAll(async () => {
+    dist = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-dist-'));
+    fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><title>Parley</title><div id="root"></div>');
+    s = await startTestServer({ env: { WEB_DIST: dist } });
+  });
+  afterAll(async () => {
+    await s?.close();
+    fs.rmSync(dist, { recursive: true, force: true });
+  });
+
+  it.each([['/'], ['/some/app/route'], ['/api/me'], ['/healthz'], ['/api/nope']])('%s carries the CSP, nosniff, frame and referrer headers', async (url) => {
+    const r = await s.request('GET', url);
+    const csp = r.headers.get('content-security-policy') ?? '';
+    const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+    const host = new URL(s.url).host;
+    expect(directives['default-src']).toEqual(["'self'"]);
+    expect(directives['script-src']).toEqual(["'self'"]); // no 'unsafe-inline', no 'unsafe-eval'
+    expect(directives['style-src']).toEqual(["'self'"]);
+    expect(directives['connect-src']).toEqual(["'self'", `ws://${host}`]);
+    expect(directives['media-src']).toEqual(["'self'", 'blob:']);
+    expect(directives['img-src']).toEqual(["'self'", 'data:', 'blob:']);
+    expect(directives['frame-ancestors']).toEqual(["'none'"]);
+    expect(directives['object-src']).toEqual(["'none'"]);
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('x-frame-options')).toBe('DENY');
+    expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(r.headers.get('strict-transport-security')).toBeNull(); // plain http: no HSTS
+  });
+
+  it('sends HSTS when the request came over HTTPS through a trusted proxy', async () => {
+    const proxied = await startTestServer({ env: { TRUST_PROXY: '127.0.0.1' } });
+    try {
+      const r = await proxied.request('GET', '/healthz', { headers: { 'x-forwarded-proto': 'https' } });
+      expect(r.headers.get('strict-transport-security')).toMatch(/^max-age=\d{7,}/);
+      expect(r.headers.get('content-security-policy')).toContain(`connect-src 'self' wss://`);
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('does not echo a malformed Host into the policy', async () => {
+    const r = await fetch(`${s.url}/healthz`, { headers: { host: 'evil.example; script-src *' } }).catch(() => undefined);
+    if (r) expect(r.headers.get('content-security-policy') ?? '').not.toContain('evil');
+  });
+});
