@@ -1,12 +1,10 @@
+// First: zod must know it may not generate code before any schema is built (the CSP has no 'unsafe-eval').
+import '@parley/protocol/jitless';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { parseWithoutEval } from '@parley/protocol';
 import { App } from './app/App.tsx';
 import { registerServiceWorker } from './features/push/pushClient.ts';
 import './styles.css';
-
-// Before any schema parses: the CSP has no 'unsafe-eval'.
-parseWithoutEval();
 
 registerServiceWorker();
 

@@ -1,14 +1,5 @@
 import { z } from 'zod';
 
-/**
- * Makes zod parse without generating code (`new Function`). Browsers call it first: under the
- * server's Content-Security-Policy (script-src 'self', no 'unsafe-eval') zod's probe for eval is a
- * reported violation.
- */
-export function parseWithoutEval(): void {
-  z.config({ jitless: true });
-}
-
 /** Bumped when a change would break an older client; the server answers such a client with `incompatible`. */
 export const PROTOCOL_VERSION = 1;
 

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,8 +49,23 @@ describe('security headers', () => {
     }
   });
 
+  it('ignores X-Forwarded-Proto https from a peer that is not a trusted proxy: no HSTS, ws:// in connect-src', async () => {
+    const r = await s.request('GET', '/healthz', { headers: { 'x-forwarded-proto': 'https' } });
+    expect(r.headers.get('strict-transport-security')).toBeNull();
+    expect(r.headers.get('content-security-policy')).toContain(`connect-src 'self' ws://${new URL(s.url).host}`);
+  });
+
   it('does not echo a malformed Host into the policy', async () => {
-    const r = await fetch(`${s.url}/healthz`, { headers: { host: 'evil.example; script-src *' } }).catch(() => undefined);
-    if (r) expect(r.headers.get('content-security-policy') ?? '').not.toContain('evil');
+    const { port } = new URL(s.url);
+    const csp = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/healthz', headers: { host: 'evil.example; script-src *' } }, (res) => {
+        res.resume();
+        resolve(String(res.headers['content-security-policy'] ?? ''));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('evil');
   });
 });

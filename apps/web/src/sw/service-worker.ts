@@ -1,6 +1,8 @@
 /// <reference lib="webworker" />
 // Parley's service worker: caches the app shell (the Vite build, listed at build time by the
 // plugin in vite.config.ts) and shows what the server pushes. Never caches the API or the socket.
+// First: no code generation by zod under the CSP (see packages/protocol/src/jitless.ts).
+import '@parley/protocol/jitless';
 import { ANSWER_PARAM, PushPayload, pushTag } from '@parley/protocol';
 import { messageNotification, missedNotification, ringingNotification, type NotificationData, type NotificationSpec } from '../features/push/notificationContent.ts';
 
