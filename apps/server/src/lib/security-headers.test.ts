@@ -12,6 +12,8 @@ describe('security headers', () => {
   beforeAll(async () => {
     dist = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-dist-'));
     fs.writeFileSync(path.join(dist, 'index.html'), '<!doctype html><title>Parley</title><div id="root"></div>');
+    fs.mkdirSync(path.join(dist, 'icons'));
+    fs.writeFileSync(path.join(dist, 'icons', 'icon-192.png'), Buffer.from('89504e470d0a1a0a', 'hex'));
     s = await startTestServer({ env: { WEB_DIST: dist } });
   });
   afterAll(async () => {
@@ -19,7 +21,7 @@ describe('security headers', () => {
     fs.rmSync(dist, { recursive: true, force: true });
   });
 
-  it.each([['/'], ['/some/app/route'], ['/api/me'], ['/healthz'], ['/api/nope']])('%s carries the CSP, nosniff, frame and referrer headers', async (url) => {
+  it.each([['/'], ['/some/app/route'], ['/icons/icon-192.png'], ['/api/me'], ['/healthz'], ['/api/nope']])('%s carries the CSP, nosniff, frame and referrer headers', async (url) => {
     const r = await s.request('GET', url);
     const csp = r.headers.get('content-security-policy') ?? '';
     const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
@@ -36,6 +38,14 @@ describe('security headers', () => {
     expect(r.headers.get('x-frame-options')).toBe('DENY');
     expect(r.headers.get('referrer-policy')).toBe('no-referrer');
     expect(r.headers.get('strict-transport-security')).toBeNull(); // plain http: no HSTS
+  });
+
+  it('keeps every response same-origin for other sites (CORP) except the public icons', async () => {
+    for (const url of ['/', '/api/me', '/healthz']) expect((await s.request('GET', url)).headers.get('cross-origin-resource-policy'), url).toBe('same-origin');
+    const icon = await s.request('GET', '/icons/icon-192.png');
+    expect(icon.status).toBe(200);
+    expect(icon.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    expect(icon.headers.get('content-security-policy')).toContain("default-src 'self'");
   });
 
   it('sends HSTS when the request came over HTTPS through a trusted proxy', async () => {

@@ -52,5 +52,8 @@ export async function securityHeaders(app: FastifyInstance): Promise<void> {
   });
   app.addHook('onSend', async (req, reply) => {
     if (req.protocol === 'https') void reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    // The app's icons are public and drawn outside the page too (notifications, install prompts, a
+    // page of another origin showing one): everything else stays same-origin.
+    if (req.url.startsWith('/icons/')) void reply.header('cross-origin-resource-policy', 'cross-origin');
   });
 }
