@@ -1,4 +1,5 @@
-// Journey c: a wrong password is refused with an alert; signing out ends the session.
+// Journey c: a wrong password is refused with an alert; signing out ends the session; Settings
+// signs the person out on every device.
 import { describe, expect, test } from 'vitest';
 import { screenshot } from './support/browser.ts';
 import { useJourney } from './support/journey.ts';
@@ -43,5 +44,22 @@ describe('sign-in', () => {
     await page.reload();
     await signInPage(page).submit.waitFor();
     expect(await mainView(page).search.isVisible()).toBe(false);
+  });
+
+  test('Settings › Sign out everywhere ends the session on every device, this one too', async () => {
+    const laptop = await journey.device('nurse');
+    const phone = await journey.device('nurse');
+    await signIn(laptop, journey.server.url, NOOR);
+    await signIn(phone, journey.server.url, NOOR);
+
+    await laptop.getByRole('link', { name: 'Settings' }).click();
+    await laptop.getByRole('button', { name: 'Sign out everywhere' }).click();
+    await signInPage(laptop).submit.waitFor();
+    expect((await laptop.getByText('You were signed out on every device.').count()) > 0).toBe(true);
+    // The other device is told by the server, without reloading.
+    await signInPage(phone).submit.waitFor();
+    expect(await mainView(phone).search.isVisible()).toBe(false);
+    await phone.reload();
+    await signInPage(phone).submit.waitFor();
   });
 });

@@ -12,6 +12,8 @@ import type { Config } from './env.ts';
 import { authRoutes } from './features/auth/auth-routes.ts';
 import { CallManager, type CallDeps } from './features/calls/call-manager.ts';
 import { redisCallDeps } from './features/calls/call-deps-redis.ts';
+import { systemClock, type Clock } from './features/calls/call-scheduler.ts';
+import { startIdleSweep } from './features/auth/idle-sweep.ts';
 import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
@@ -65,6 +67,8 @@ export async function buildApp(
     seedDemoUsers?: boolean;
     pushAgent?: Agent;
     calls?: CallDeps;
+    /** Time for sessions (idle expiry) and calls; a fake one in tests. */
+    clock?: Clock;
   } = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
@@ -106,7 +110,8 @@ export async function buildApp(
     return opts.seedDemoUsers ? seedDemoUsers(users) : [];
   });
 
-  const sessions = new SessionsStore(db, config.sessionTtlMs);
+  const clock = opts.clock ?? opts.calls?.clock ?? systemClock;
+  const sessions = new SessionsStore(db, config.sessionTtlMs, { idleMs: config.sessionIdleMs, now: () => clock.now() });
   const realtime = new Realtime(app.server, sessions, app.log, {
     extraOrigins: config.extraOrigins,
     proxies,
@@ -161,7 +166,8 @@ export async function buildApp(
   registerChatSocket(ctx, app.log);
   registerPresenceSocket(realtime, app.log);
   // Several nodes: calls, their timers and caps live in Redis, so any node can carry on any call.
-  const calls = new CallManager(ctx, app.log, { ...(redis ? redisCallDeps(redis, app.log, opts.calls?.clock) : {}), ...opts.calls });
+  const calls = new CallManager(ctx, app.log, { clock, ...(redis ? redisCallDeps(redis, app.log, clock) : {}), ...opts.calls });
+  const stopIdleSweep = startIdleSweep(sessions, realtime, clock, app.log);
   calls.register();
   await app.register(pushRoutes, {
     ctx,
@@ -212,6 +218,7 @@ export async function buildApp(
     realtime.disconnectAll();
   });
   app.addHook('onClose', async () => {
+    stopIdleSweep();
     await calls.close();
     await realtime.close();
     await push.settled();

@@ -74,6 +74,7 @@ export const EnvSchema = z.object({
   PARLEY_ADMIN_PASSWORD: z.string().optional(),
   PARLEY_ADMIN_NAME: z.string().trim().min(1).max(100).default('Administrator'),
   SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(24 * 365).default(24 * 14),
+  SESSION_IDLE_MINUTES: z.coerce.number().int().min(0).max(60 * 24 * 365).default(0),
   PARLEY_ORIGINS: origins.default([]),
   TRUST_PROXY: trustProxy.default([]),
   SIGNIN_PAIR_MAX: count(1, 1000, 5),
@@ -170,6 +171,8 @@ export interface Config {
   /** The first admin, created on an empty database (PARLEY_ADMIN_EMAIL / PARLEY_ADMIN_PASSWORD). */
   firstAdmin: { name: string; email: string; password: string } | undefined;
   sessionTtlMs: number;
+  /** SESSION_IDLE_MINUTES: a session unused this long ends (sliding); 0: off. */
+  sessionIdleMs: number;
   /** Origins allowed besides the one the request was addressed to. */
   extraOrigins: string[];
   /** Proxy addresses/CIDRs whose X-Forwarded-* headers count; empty: none. */
@@ -243,6 +246,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     demoUsers: e.NODE_ENV !== 'production' && (e.PARLEY_DEMO_USERS ?? true),
     firstAdmin: e.PARLEY_ADMIN_EMAIL && e.PARLEY_ADMIN_PASSWORD ? { name: e.PARLEY_ADMIN_NAME, email: e.PARLEY_ADMIN_EMAIL, password: e.PARLEY_ADMIN_PASSWORD } : undefined,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,
+    sessionIdleMs: e.SESSION_IDLE_MINUTES * 60_000,
     extraOrigins: e.PARLEY_ORIGINS.map((o) => new URL(o).origin),
     trustProxy: e.TRUST_PROXY,
     sockets: {

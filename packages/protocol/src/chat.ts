@@ -118,5 +118,5 @@ export type PresenceSubscription = z.infer<typeof PresenceSubscription>;
 export const PresenceSnapshot = z.object({ online: z.record(z.string(), z.boolean()) });
 export type PresenceSnapshot = z.infer<typeof PresenceSnapshot>;
 
-export const SessionEndedEvent = z.object({ reason: z.enum(['signed_out', 'deactivated']) });
+export const SessionEndedEvent = z.object({ reason: z.enum(['signed_out', 'deactivated', 'expired']) });
 export type SessionEndedEvent = z.infer<typeof SessionEndedEvent>;

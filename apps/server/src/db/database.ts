@@ -7,6 +7,7 @@ import type { Config } from '../env.ts';
 import * as init from './migrations/2026-11-26T1200-init.ts';
 import * as callHistory from './migrations/2026-11-26T1300-call-history.ts';
 import * as push from './migrations/2026-12-01T1000-push.ts';
+import * as sessionLastSeen from './migrations/2026-12-01T1400-session-last-seen.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-26T1200-init': init,
   '2026-11-26T1300-call-history': callHistory,
   '2026-12-01T1000-push': push,
+  '2026-12-01T1400-session-last-seen': sessionLastSeen,
 };
 
 const PG_INT8 = 20;

@@ -18,6 +18,8 @@ export interface SessionsTable {
   user_id: string;
   created_at: number;
   expires_at: number;
+  /** Last sign of use (a request, a socket connect or event), written at most once per IDLE_TOUCH_MS. */
+  last_seen_at: number;
 }
 
 export interface ConversationsTable {

@@ -153,6 +153,10 @@ export class Realtime {
       const key = sessionKey(socket.request.headers.cookie);
       if (key) void this.cooldown.consume(key);
     });
+    // Each event is a use of the session (idle expiry); written at most once per SessionsStore.touchMs.
+    socket.onAny(() => {
+      this.sessions.touch(sessionId).catch((err: unknown) => this.log.warn({ err }, 'session use not recorded'));
+    });
     this.log.info({ userId: user.id, socketId: socket.id }, 'socket connected');
     const deviceId = socket.data.deviceId;
     this.presence.add(user.id, deviceId).then(

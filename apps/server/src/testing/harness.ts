@@ -65,7 +65,7 @@ export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface TestServer extends BuiltApp {
   url: string;
-  /** The calls' clock, when the test asked for a fake one: timers run only on `clock.advance(ms)`. */
+  /** The clock of sessions and calls, when the test asked for a fake one: timers run only on `clock.advance(ms)`. */
   clock: FakeClock | undefined;
   /** Signs in and returns the session cookie header value. */
   login(email: string, password?: string): Promise<string>;
@@ -85,7 +85,7 @@ export async function startTestServer(
   // their cap bind; realtime/flood.test.ts sets the production value back to test this one.
   const config = { ...loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STUN_URLS: '', TURN_MODE: 'off', RATE_LIMIT_INVITE: '100000/100000', ...opts.env }), database: fresh.database };
   const clock = opts.fakeClock ? new FakeClock() : undefined;
-  const built = await buildApp(config, { seedDemoUsers: true, ...opts.app, ...(clock ? { calls: { ...opts.app?.calls, clock } } : {}) });
+  const built = await buildApp(config, { seedDemoUsers: true, ...opts.app, ...(clock ? { clock, calls: { ...opts.app?.calls, clock } } : {}) });
   await built.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = built.app.server.address() as { port: number };
   const url = `http://127.0.0.1:${port}`;

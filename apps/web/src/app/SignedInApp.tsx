@@ -1,6 +1,8 @@
 import { useCallback, useMemo, useRef, useState } from 'react';
 import type { PublicUser } from '@parley/protocol';
 import { AdminPage } from '../features/admin/AdminPage.tsx';
+import { signOutEverywhere as requestSignOutEverywhere } from '../features/auth/authApi.ts';
+import { SignOutEverywhere } from '../features/auth/SignOutEverywhere.tsx';
 import { CallButtons } from '../features/call/CallButtons.tsx';
 import { CallLayer } from '../features/call/CallLayer.tsx';
 import { useCallController } from '../features/call/useCall.ts';
@@ -25,6 +27,7 @@ interface SignedInAppProps {
 const END_NOTICES: Record<SessionEndReason, string> = {
   signed_out: 'You were signed out.',
   deactivated: 'Your account has been deactivated. Please contact a clinic administrator.',
+  expired: 'You were signed out after a period of inactivity.',
   unauthenticated: 'Your session has ended. Please sign in again.',
 };
 
@@ -88,6 +91,19 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
     await onSignOut();
   }
 
+  async function signOutEverywhere() {
+    signingOutRef.current = true;
+    calls.hangup();
+    try {
+      await requestSignOutEverywhere();
+    } catch (err) {
+      signingOutRef.current = false;
+      throw err;
+    }
+    // The server deleted this browser's push subscription with the sessions.
+    onSessionEnded('You were signed out on every device.');
+  }
+
   return (
     <div className="app">
       <TopBar me={me} page={page} signingOut={signingOut} onSignOut={() => void signOut()} />
@@ -97,6 +113,7 @@ export function SignedInApp({ me, onSignOut, onSessionEnded }: SignedInAppProps)
       ) : page === 'settings' ? (
         <main className="app-main settings-page">
           <PushSettings setting={push} />
+          <SignOutEverywhere onSignOutEverywhere={signOutEverywhere} />
         </main>
       ) : page === 'connection-test' ? (
         <ConnectionTestPage />

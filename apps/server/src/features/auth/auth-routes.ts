@@ -26,6 +26,10 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
       throw new AppError('unauthenticated', 'Email or password is incorrect');
     }
     if (row.active !== 1) throw new AppError('forbidden', 'This account has been deactivated. Ask an administrator.');
+    // The session rotates: whatever session cookie this browser had (planted or left over) ends
+    // here, and the new one is a fresh random token, never a value the client chose or knew.
+    const previous = await ctx.sessions.deleteByToken(req.cookies[SESSION_COOKIE]);
+    if (previous) ctx.realtime.endSession(previous, 'signed_out');
     const { token, session } = await ctx.sessions.create(row.id);
     reply.setCookie(SESSION_COOKIE, token, {
       path: '/',
@@ -64,6 +68,17 @@ export const authRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, {
     ctx.realtime.endSession(session.id, 'signed_out');
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     req.log.info({ userId: session.user.id }, 'signed out');
+    return reply.code(204).send();
+  });
+
+  // Every session of the person ends, this one too, and every socket of theirs on every node
+  // (the user's socket.io room goes through the adapter); push subscriptions go with the sessions.
+  app.post('/api/auth/logout-everywhere', { preHandler: requireSession(ctx) }, async (req, reply) => {
+    const { user } = sessionOf(req);
+    await ctx.sessions.deleteForUser(user.id);
+    ctx.realtime.endUser(user.id, 'signed_out');
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    req.log.info({ userId: user.id }, 'signed out everywhere');
     return reply.code(204).send();
   });
 

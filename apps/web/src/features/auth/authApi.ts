@@ -11,6 +11,11 @@ export async function signOut(): Promise<void> {
   await request('/api/auth/logout', { method: 'POST', sessionRequired: false });
 }
 
+/** Ends every session of the signed-in person, this one too. */
+export async function signOutEverywhere(): Promise<void> {
+  await request('/api/auth/logout-everywhere', { method: 'POST', sessionRequired: false });
+}
+
 /** The signed-in person, or a RequestError with code `unauthenticated`. */
 export async function fetchMe(): Promise<PublicUser> {
   return (await request('/api/me', { schema: MeResponse, sessionRequired: false })).user;
