@@ -9,7 +9,7 @@ import path from 'node:path';
 import { chromium, type BrowserContext, type CDPSession, type Page, type Worker } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import { LocalPushService, type ReceivedPush, type TestSubscription } from '../apps/server/src/testing/local-push-service.ts';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, DESKTOP, screenshot } from './support/browser.ts';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, DESKTOP, launchBrowser, screenshot } from './support/browser.ts';
 import {
   END_TEXT,
   HISTORY,
@@ -24,7 +24,7 @@ import {
   waitForHistory,
 } from './support/call.ts';
 import { useJourney } from './support/journey.ts';
-import { openConversation, sendMessage, signIn } from './support/ui.ts';
+import { mainView, openConversation, sendMessage, signIn, waitForMessage } from './support/ui.ts';
 import { ALEX, DANA, NOOR, type TestUser } from './support/users.ts';
 
 const push = await LocalPushService.start();
@@ -371,6 +371,56 @@ describe('ringing a closed Parley by Web Push', () => {
       .poll(async () => (await browser.notifications()).filter((n) => n.tag.startsWith('conversation:')).map((n) => [n.tag, n.title, n.body]), { timeout: 10_000 })
       .toEqual([[`conversation:${conversationId}`, 'New message from Kai Kumar', 'Open Parley to read it']]);
     expect(push.errors).toEqual([]);
+  });
+
+  test('where push cannot work the settings say why, and the rest of Parley works: notifications blocked, an insecure origin', async () => {
+    const url = journey.server.url;
+    const [omar, pia] = [await person('Omar Okafor', 'doctor'), await person('Pia Park', 'nurse')];
+    // The settings' "Notifications" section, and in it the reason push cannot work here.
+    const unavailable = (page: Page, why: RegExp) => page.getByRole('region', { name: 'Notifications' }).getByRole('status').filter({ hasText: why });
+
+    // Blocked: this browser was told never to show Parley's notifications.
+    // (No permissions granted by Playwright: its grant for every origin would override this one.)
+    const blocked = await journey.device('blocked', { permissions: [] });
+    const pageCdp = await blocked.context().newCDPSession(blocked);
+    const { targetInfo } = (await pageCdp.send('Target.getTargetInfo')) as { targetInfo: { browserContextId: string } };
+    const browserCdp = await journey.browser.browser.newBrowserCDPSession();
+    await browserCdp.send('Browser.setPermission', { permission: { name: 'notifications' }, setting: 'denied', origin: url, browserContextId: targetInfo.browserContextId });
+    // Kept attached to the end: Chromium drops a session's permission overrides when it detaches.
+    await signIn(blocked, url, omar);
+    expect(await blocked.evaluate(() => Notification.permission)).toBe('denied');
+    await blocked.goto(`${url}/#/settings`);
+    const blockedToggle = blocked.getByRole('switch', { name: 'Ring this device when Parley is closed' });
+    await unavailable(blocked, /Notifications are blocked for Parley in this browser's site settings/).waitFor();
+    expect(await blockedToggle.isDisabled()).toBe(true);
+    await blocked.goto(`${url}/#/`);
+    // No offer to turn on what cannot work.
+    await mainView(blocked).search.waitFor();
+    expect(await blocked.getByRole('region', { name: 'Notifications' }).count()).toBe(0);
+
+    // Insecure: plain http at a name other than localhost, so no service worker and no push.
+    const insecureBrowser = await launchBrowser({ args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP parley.test 127.0.0.1'] });
+    try {
+      const insecureUrl = `http://parley.test:${journey.server.port}`;
+      const page = await journey.device('insecure', {}, insecureBrowser);
+      await signIn(page, insecureUrl, pia);
+      expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+      await page.goto(`${insecureUrl}/#/settings`);
+      await unavailable(page, /not on a secure \(https\) address/).waitFor();
+      expect(await page.getByRole('switch', { name: 'Ring this device when Parley is closed' }).isDisabled()).toBe(true);
+
+      // Nothing else breaks: the two talk as usual.
+      await page.goto(`${insecureUrl}/#/`);
+      await openConversation(blocked, 'Pia', pia.name);
+      await openConversation(page, 'Omar', omar.name);
+      await sendMessage(blocked, 'Ward round at nine');
+      await waitForMessage(page, 'Ward round at nine');
+      await sendMessage(page, 'On my way');
+      await waitForMessage(blocked, 'On my way');
+    } finally {
+      await insecureBrowser.close();
+      await browserCdp.detach();
+    }
   });
 });
 

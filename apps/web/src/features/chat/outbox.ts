@@ -1,4 +1,5 @@
 import type { ApiError, Message, SendMessage } from '@parley/protocol';
+import { randomId } from '../../lib/ids.ts';
 
 /**
  * Messages written here and not yet confirmed stored by the server.
@@ -56,7 +57,8 @@ export class Outbox {
 
   constructor(options: OutboxOptions) {
     this.#options = {
-      newId: () => crypto.randomUUID(),
+      // Not crypto.randomUUID: it is missing on plain http (a LAN server), where chat must still work.
+      newId: randomId,
       now: () => new Date(),
       maxTimeouts: 3,
       ...options,
