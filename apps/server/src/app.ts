@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import type { Agent } from 'node:https';
 import path from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
@@ -21,6 +20,7 @@ import { ChatStore } from './features/chat/chat-store.ts';
 import { Metrics } from './features/metrics/metrics.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { pushRoutes } from './features/push/push-routes.ts';
+import { pushAgent } from './features/push/endpoints.ts';
 import { PushService } from './features/push/push-service.ts';
 import { PushStore } from './features/push/push-store.ts';
 import { loadVapidKeys } from './features/push/vapid.ts';
@@ -65,7 +65,8 @@ export async function buildApp(
     https?: { key: string; cert: string };
     limiters?: LimiterFactory;
     seedDemoUsers?: boolean;
-    pushAgent?: Agent;
+    /** Trust this certificate for push services instead of the public CAs (tests: the local push service). */
+    pushCa?: string;
     calls?: CallDeps;
     /** Time for sessions (idle expiry) and calls; a fake one in tests. */
     clock?: Clock;
@@ -125,7 +126,7 @@ export async function buildApp(
   const push = new PushService(new PushStore(db), realtime, vapid, app.log, {
     subject: config.push.subject,
     previews: config.push.previews,
-    ...(opts.pushAgent ? { agent: opts.pushAgent } : {}),
+    agent: pushAgent({ allowLocal: config.push.allowLocalEndpoints, ...(opts.pushCa ? { ca: opts.pushCa } : {}) }),
   });
   const ctx: AppContext = { config, db, sessions, realtime, metrics, limiters, push, users, chat: new ChatStore(db), ...(redis ? { redis } : {}), ...(opts.managedTurn ? { managedTurn: opts.managedTurn } : {}) };
 

@@ -85,7 +85,8 @@ export class LocalPushService {
   private readonly received: ReceivedPush[] = [];
   /** Requests that failed to verify or decrypt: a test should expect this empty. */
   readonly errors: string[] = [];
-  private readonly subs = new Map<string, { ecdh: ECDH; auth: Buffer; status: number }>();
+  /** By path: an endpoint may name this service by address or by `localhost`. */
+  private readonly subs = new Map<string, { endpoint: string; ecdh: ECDH; auth: Buffer; status: number }>();
   private readonly waiters: Array<{ match: (r: ReceivedPush) => boolean; resolve: (r: ReceivedPush) => void }> = [];
 
   private constructor(
@@ -101,7 +102,7 @@ export class LocalPushService {
       days: 1,
       keySize: 2048,
       algorithm: 'sha256',
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }],
     } as Parameters<typeof selfsigned.generate>[1]);
     const server = https.createServer({ key: pems.private, cert: pems.cert });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -115,19 +116,24 @@ export class LocalPushService {
     return self;
   }
 
-  /** A new subscription: an endpoint here and a browser-like key pair (the test keeps the private half). */
-  subscribe(): TestSubscription {
+  /**
+   * A new subscription: an endpoint here and a browser-like key pair (the test keeps the private
+   * half). `host: 'localhost'` names the service by a name instead of its address.
+   */
+  subscribe(o: { host?: 'localhost' } = {}): TestSubscription {
     const ecdh = createECDH('prime256v1');
     ecdh.generateKeys();
     const auth = randomBytes(16);
-    const endpoint = `${this.url}/push/${randomBytes(12).toString('hex')}`;
-    this.subs.set(endpoint, { ecdh, auth, status: 201 });
+    const path = `/push/${randomBytes(12).toString('hex')}`;
+    const base = o.host ? this.url.replace('127.0.0.1', o.host) : this.url;
+    const endpoint = base + path;
+    this.subs.set(path, { endpoint, ecdh, auth, status: 201 });
     return { endpoint, keys: { p256dh: b64u(ecdh.getPublicKey()), auth: b64u(auth) } };
   }
 
   /** What this endpoint answers from now on (410: the subscription expired). */
   respondWith(endpoint: string, status: number): void {
-    this.subs.get(endpoint)!.status = status;
+    this.subs.get(new URL(endpoint).pathname)!.status = status;
   }
 
   /** The next push (already received or yet to come) that `match` accepts. */
@@ -149,9 +155,9 @@ export class LocalPushService {
   }
 
   private receive(path: string, headers: Record<string, string | string[] | undefined>, body: Buffer): number {
-    const endpoint = this.url + path;
-    const sub = this.subs.get(endpoint);
+    const sub = this.subs.get(path);
     if (!sub) return 404;
+    const { endpoint } = sub;
     try {
       const h = (n: string) => (typeof headers[n] === 'string' ? (headers[n] as string) : undefined);
       const r: ReceivedPush = {

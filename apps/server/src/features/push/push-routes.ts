@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { AppContext } from '../../context.ts';
 import { AppError, parse } from '../../lib/errors.ts';
 import { requireSession, sessionOf } from '../auth/guards.ts';
-import { endpointProblem } from './endpoints.ts';
+import { resolvedEndpointProblem } from './endpoints.ts';
 import type { PushService } from './push-service.ts';
 
 /**
@@ -25,7 +25,7 @@ export const pushRoutes: FastifyPluginAsync<{ ctx: AppContext; push: PushService
 
   app.post('/api/push/subscriptions', { preHandler: auth }, async (req, reply) => {
     const sub = parse(PushSubscriptionRequest, req.body, 'push subscription');
-    const problem = endpointProblem(sub.endpoint, ctx.config.push.allowLocalEndpoints);
+    const problem = await resolvedEndpointProblem(sub.endpoint, ctx.config.push.allowLocalEndpoints);
     if (problem) throw new AppError('bad_request', `Invalid push subscription: ${problem}`, { endpoint: problem });
     const session = sessionOf(req);
     await push.store.save(session.id, session.user.id, sub);

@@ -39,7 +39,7 @@ interface Rung {
 export interface PushServiceOptions {
   subject: string;
   previews: boolean;
-  /** For tests: the HTTPS agent that trusts the local push service's certificate. */
+  /** The HTTPS agent pushes go through (endpoints.ts pushAgent: refuses local addresses). */
   agent?: Agent;
 }
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import dns from 'node:dns/promises';
+import os from 'node:os';
 import { io as ioClient } from 'socket.io-client';
 import webpush from 'web-push';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,7 @@ describe.each(DB_KINDS)('web push on %s, against a local push service', (kind) =
 
   beforeAll(async () => {
     push = await LocalPushService.start();
-    s = await startTestServer({ kind, env: { CALL_RING_TIMEOUT_S: String(RING_S), PUSH_ALLOW_LOCAL_ENDPOINTS: '1' }, app: { pushAgent: push.agent } });
+    s = await startTestServer({ kind, env: { CALL_RING_TIMEOUT_S: String(RING_S), PUSH_ALLOW_LOCAL_ENDPOINTS: '1' }, app: { pushCa: push.ca } });
     for (const w of Object.keys(who) as Who[]) {
       const cookie = await s.login(who[w]);
       ids[w] = (await s.request('GET', '/api/me', { cookie })).body.user.id;
@@ -227,8 +229,49 @@ describe('push endpoints', () => {
         expect(res.status, endpoint).toBe(400);
       }
       expect((await s.request('POST', '/api/push/subscriptions', { cookie, body: { endpoint: 'https://push.example.org/x', keys } })).status).toBe(204);
+
+      // A name, not an address, that resolves to this machine: this machine's own name does
+      // (/etc/hosts; in a container, its private address).
+      const own = (await dns.lookup(os.hostname(), { all: true })).map((a) => a.address);
+      expect(own.every((a) => /^(127\.|10\.|172\.(1[6-9]|2\d|3[01])\.|192\.168\.|::1$|f[cd])/.test(a)), `${os.hostname()} → ${own.join(', ')}`).toBe(true);
+      const res = await s.request('POST', '/api/push/subscriptions', { cookie, body: { endpoint: `https://${os.hostname()}/x`, keys } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/cannot resolve to a loopback or private address/);
     } finally {
       await s.close();
+    }
+  });
+
+  it('refuses at sending time too: a stored endpoint whose name now points inside is never posted to', async () => {
+    const push = await LocalPushService.start();
+    const deliver = async (env: Record<string, string>) => {
+      const s = await startTestServer({ env: { CALL_RING_TIMEOUT_S: '5', ...env }, app: { pushCa: push.ca } });
+      try {
+        const noor = await s.login(who.noor);
+        const noorId = (await s.request('GET', '/api/me', { cookie: noor })).body.user.id as string;
+        const session = await s.ctx.db.selectFrom('sessions').select('id').where('user_id', '=', noorId).orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+        // Stored as it would have been while `localhost` still named a public address (DNS changes).
+        const sub = push.subscribe({ host: 'localhost' });
+        await s.push.store.save(session.id, noorId, sub);
+        const dana = await s.connect(await s.login(who.dana), { deviceId: 'dana-1' });
+        const callId = randomUUID();
+        const dial = (e: string, p: object) => (dana.emitWithAck as (e: string, p: unknown) => Promise<unknown>)(e, { deviceId: 'dana-1', callId, ...p });
+        expect(await dial('call.invite', { toUserId: noorId, kind: 'audio' })).toEqual({ ok: true });
+        await dial('call.cancel', { reason: 'cancelled' });
+        await s.push.settled();
+        return push.all(sub.endpoint).map((r) => (r.payload as { type: string }).type);
+      } finally {
+        await s.close();
+      }
+    };
+    try {
+      // The same set-up reaches the push service when local endpoints are allowed…
+      expect(await deliver({ PUSH_ALLOW_LOCAL_ENDPOINTS: '1' })).toEqual(['call.ringing', 'call.closed']);
+      // …and, by default, the connection's own DNS answer stops it.
+      expect(await deliver({})).toEqual([]);
+      expect(push.errors).toEqual([]);
+    } finally {
+      await push.close();
     }
   });
 });
@@ -236,7 +279,7 @@ describe('push endpoints', () => {
 describe('PUSH_PREVIEWS=1', () => {
   it('puts the message text in the notification', async () => {
     const push = await LocalPushService.start();
-    const s = await startTestServer({ env: { PUSH_PREVIEWS: '1', PUSH_ALLOW_LOCAL_ENDPOINTS: '1' }, app: { pushAgent: push.agent } });
+    const s = await startTestServer({ env: { PUSH_PREVIEWS: '1', PUSH_ALLOW_LOCAL_ENDPOINTS: '1' }, app: { pushCa: push.ca } });
     try {
       const noor = await s.login(who.noor);
       const noorId = (await s.request('GET', '/api/me', { cookie: noor })).body.user.id;
