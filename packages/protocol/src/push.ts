@@ -43,25 +43,6 @@ export type CallRingingStatus = z.infer<typeof CallRingingStatus>;
 
 export const CallIdParams = z.strictObject({ id: Id });
 
-/** What the server pushes; the service worker parses it with this schema. Discriminated on `type`. */
-export const PushPayload = z.discriminatedUnion('type', [
-  /** A call rings for this person: show Answer / Decline until `expiresAt` (ms since the epoch). */
-  z.object({ type: z.literal('call.ringing'), callId: Id, fromName: z.string(), kind: CallKind, expiresAt: z.number() }),
-  /**
-   * The call stopped ringing: close its notification. `missed`: the caller gave up or nobody
-   * answered, so "Missed call from …" replaces it; otherwise (answered or declined on a device) it goes.
-   */
-  z.object({ type: z.literal('call.closed'), callId: Id, fromName: z.string(), kind: CallKind, missed: z.boolean() }),
-  /** A new message. `preview` only when the server runs with PUSH_PREVIEWS=1. */
-  z.object({ type: z.literal('message.new'), conversationId: Id, fromName: z.string(), preview: z.string().optional() }),
-]);
-export type PushPayload = z.infer<typeof PushPayload>;
-
-/** The notification tag of a call and of a conversation: one notification each, replaced in place. */
-export const pushTag = {
-  call: (callId: string) => `call:${callId}`,
-  conversation: (conversationId: string) => `conversation:${conversationId}`,
-};
-
-/** The address a notification's "Answer" opens: the app answers that call once it rings there. */
-export const ANSWER_PARAM = 'answer';
+// What the server pushes, its notification tags and the Answer address: zod/mini, bundled by the
+// service worker on its own.
+export * from './push-payload.ts';

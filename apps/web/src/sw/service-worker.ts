@@ -3,7 +3,7 @@
 // plugin in vite.config.ts) and shows what the server pushes. Never caches the API or the socket.
 // First: no code generation by zod under the CSP (see packages/protocol/src/jitless.ts).
 import '@parley/protocol/jitless';
-import { ANSWER_PARAM, PushPayload, pushTag } from '@parley/protocol';
+import { ANSWER_PARAM, PushPayload, pushTag } from '@parley/protocol/push-payload';
 import { messageNotification, missedNotification, ringingNotification, type NotificationData, type NotificationSpec } from '../features/push/notificationContent.ts';
 
 declare const self: ServiceWorkerGlobalScope;

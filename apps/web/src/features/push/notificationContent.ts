@@ -1,4 +1,5 @@
-import { pushTag, type CallKind, type PushPayload } from '@parley/protocol';
+import type { CallKind } from '@parley/protocol';
+import { pushTag, type PushPayload } from '@parley/protocol/push-payload';
 
 /** What a notification's click needs to know (Notification.data). */
 export type NotificationData = { kind: 'call'; callId: string } | { kind: 'missed'; callId: string } | { kind: 'message'; conversationId: string };
