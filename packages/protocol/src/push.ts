@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { CallKind } from './call.ts';
 import { Id } from './common.ts';
 
 /*
