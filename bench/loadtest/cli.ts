@@ -2,10 +2,9 @@
 // (README, "Load test"). Exit codes: 0 every call completed; 1 some failed or it was interrupted;
 // 2 a usage or target error (nothing was run).
 import fs from 'node:fs';
-import { randomUUID } from 'node:crypto';
-import { cleanupUsers, ParleyApi, prepareUsers, TargetError, type TestUser } from './admin.ts';
-import { runCall, type CallPlan } from './call-runner.ts';
-import { LoadDevice } from './device.ts';
+import { cleanupUsers, ParleyApi, prepareUsers, TargetError } from './admin.ts';
+import { DevicePool } from './device-pool.ts';
+import type { WorkerPlan } from './device-worker.ts';
 import { LoadtestUsageError, parseOptions, USAGE, type LoadtestOptions } from './options.ts';
 import { Progress } from './progress.ts';
 import { buildReport, formatReport, histogramSvg, type CallOutcome, type Report } from './report.ts';
@@ -33,32 +32,30 @@ export async function runLoadtest(o: LoadtestOptions, io: { err: NodeJS.Writable
     });
   }
 
-  const devices: LoadDevice[] = [];
-  const connect = async (u: TestUser, role: string, i: number) => {
-    const d = await LoadDevice.connect(o.url, u, `loadtest-${role}-${i}-${randomUUID().slice(0, 6)}`);
-    devices.push(d);
-    return d;
-  };
   const outcomes: CallOutcome[] = [];
   let interrupted = false;
-  void io.interrupted.then(() => (interrupted = true));
-  const plan: CallPlan = { media: o.media, holdMs: o.durationS * 1000, setupTimeoutMs: o.setupTimeoutS * 1000, dataPerS: 5, interrupted: io.interrupted };
+  const plan: WorkerPlan = { media: o.media, holdMs: o.durationS * 1000, setupTimeoutMs: o.setupTimeoutS * 1000, dataPerS: 2, audioPps: o.audioPps, videoPps: o.videoPps };
+  const slots = Array.from({ length: pairs }, (_, i) => ({ slot: i, caller: users.callers[i]!, callee: users.callees[i]! }));
+  progress.phase(`Connecting ${pairs * 2} devices in ${Math.min(o.workers, pairs)} processes`);
+  const pool = await DevicePool.start({ url: o.url, slots, workers: o.workers, plan, onConnected: (n) => progress.update(n, pairs * 2) });
+  void io.interrupted.then(() => {
+    interrupted = true;
+    pool.interrupt();
+  });
   try {
-    progress.phase(`Connecting ${pairs * 2} devices`);
-    const slots: Array<[LoadDevice, LoadDevice]> = [];
-    for (let i = 0; i < pairs; i++) {
-      slots.push([await connect(users.callers[i]!, 'caller', i), await connect(users.callees[i]!, 'callee', i)]);
-      progress.update(i + 1, pairs);
-    }
     progress.done();
-    progress.phase(`Calls (${o.concurrency} at a time, held ${o.durationS} s)`);
+    progress.phase(`Calls (${o.concurrency} at a time, starts spread over ${o.rampS} s, held ${o.durationS} s)`);
     let next = 0;
     let failed = 0;
+    const t0 = Date.now();
     await Promise.all(
-      slots.map(async ([caller, callee]) => {
+      slots.map(async ({ slot }) => {
+        // The first calls start one after another over the ramp, as people arrive; then each
+        // slot starts its next call as soon as its last one has ended.
+        await Promise.race([new Promise((r) => setTimeout(r, t0 + (slot * o.rampS * 1000) / pairs - Date.now())), io.interrupted]);
         while (!interrupted && next < o.calls) {
           next++;
-          const outcome = await runCall(caller, callee, plan);
+          const outcome = await pool.run(slot);
           outcomes.push(outcome);
           if (!outcome.ok) failed++;
           progress.update(outcomes.length, o.calls, failed ? `${failed} failed` : '');
@@ -67,7 +64,7 @@ export async function runLoadtest(o: LoadtestOptions, io: { err: NodeJS.Writable
     );
     progress.done();
   } finally {
-    for (const d of devices) d.close();
+    await pool.close();
   }
 
   let server: Report['server'] = { unavailable: metricsProblem ?? 'no server figures' };
@@ -86,7 +83,7 @@ export async function runLoadtest(o: LoadtestOptions, io: { err: NodeJS.Writable
     progress.done(`${n} deactivated`);
   }
   return buildReport(
-    { url: o.url, options: { calls: o.calls, concurrency: o.concurrency, media: o.media, durationS: o.durationS }, server, wallS: Math.round((Date.now() - started) / 100) / 10, interrupted },
+    { url: o.url, options: { calls: o.calls, concurrency: o.concurrency, media: o.media, durationS: o.durationS, rampS: o.rampS, workers: pool.processes, ...(o.media ? { audioPps: o.audioPps, videoPps: o.videoPps } : {}) }, server, wallS: Math.round((Date.now() - started) / 100) / 10, interrupted },
     outcomes,
   );
 }

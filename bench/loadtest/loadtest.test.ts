@@ -36,6 +36,9 @@ describe('loadtest options', () => {
       concurrency: 4,
       media: true,
       durationS: 5,
+      rampS: 1,
+      audioPps: 10,
+      videoPps: 5,
       adminEmail: 'admin@example.com',
       adminPassword: 'parley-demo-pass',
       metricsToken: 'x'.repeat(20),
@@ -64,8 +67,9 @@ describe('loadtest against a real server', () => {
     expect(report.answerToConnectedMs!.max).toBeGreaterThanOrEqual(report.answerToConnectedMs!.p50);
     expect(report.dataMessages.sent).toBeGreaterThan(0);
     expect(report.dataMessages.received).toBe(report.dataMessages.sent);
-    // 50 audio + 30 video packets a second each way, for the 1.5 s counted of each call.
-    expect(report.mediaPackets!.expected).toBeGreaterThan(3 * 2 * 80);
+    // 10 audio + 5 video packets a second each way (the defaults), over (most of) the 2 s each call is held.
+    expect(report.mediaPackets!.expected).toBeGreaterThan(3 * 2 * 15 * 1.5);
+    expect(report.mediaPackets!.received).toBe(report.mediaPackets!.expected);
     expect(report.mediaPackets!.ratio).toBeGreaterThanOrEqual(0.98);
     expect(report.server).toMatchObject({ callsEnded: 3, activeAfter: 0, agrees: true });
     // What /metrics says, read here independently of the tool.

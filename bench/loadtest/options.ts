@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 
 export interface LoadtestOptions {
@@ -14,6 +15,13 @@ export interface LoadtestOptions {
   cleanup: boolean;
   /** Seconds a call may take from invite to connected before it counts as failed. */
   setupTimeoutS: number;
+  /** Seconds over which the first `concurrency` calls start. */
+  rampS: number;
+  /** Device processes the pairs are spread over. */
+  workers: number;
+  /** With --media: RTP packets a second on each audio and each video track, each way. */
+  audioPps: number;
+  videoPps: number;
 }
 
 /** A mistake in the command line or the target: one clear sentence, exit code 2. */
@@ -34,6 +42,10 @@ export const USAGE = `Usage: npm run loadtest -- --url http://HOST:PORT [options
   --admin-password PW    (default parley-demo-pass, or $PARLEY_ADMIN_PASSWORD)
   --metrics-token TOKEN  read the server's CPU, RSS and call counters from /metrics (default $METRICS_TOKEN)
   --setup-timeout S      seconds from invite to connected before a call fails (default 20)
+  --ramp S               seconds over which the first calls start (default: concurrency / 10)
+  --workers N            processes the devices run in (default: the machine's cores)
+  --audio-pps N          with --media: audio packets a second each way, 80 bytes each (default 10)
+  --video-pps N          with --media: video packets a second each way, 1,000 bytes each (default 5)
   --cleanup              deactivate the test users afterwards
   --help                 this text`;
 
@@ -66,6 +78,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         'admin-password': { type: 'string' },
         'metrics-token': { type: 'string' },
         'setup-timeout': { type: 'string' },
+        ramp: { type: 'string' },
+        workers: { type: 'string' },
+        'audio-pps': { type: 'string' },
+        'video-pps': { type: 'string' },
         cleanup: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -88,6 +104,10 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   if (concurrency > calls) throw new LoadtestUsageError(`--concurrency (${concurrency}) cannot be more than --calls (${calls})`);
   const durationS = positiveInt('duration', values.duration as string | undefined, 5, 0, 3600);
   const setupTimeoutS = positiveInt('setup-timeout', values['setup-timeout'] as string | undefined, 20, 1, 600);
+  const rampS = positiveInt('ramp', values.ramp as string | undefined, Math.ceil(concurrency / 10), 0, 3600);
+  const workers = positiveInt('workers', values.workers as string | undefined, Math.min(concurrency, os.availableParallelism()), 1, 64);
+  const audioPps = positiveInt('audio-pps', values['audio-pps'] as string | undefined, 10, 1, 200);
+  const videoPps = positiveInt('video-pps', values['video-pps'] as string | undefined, 5, 1, 200);
   const metricsToken = (values['metrics-token'] as string | undefined) ?? env.METRICS_TOKEN;
   return {
     url: url.origin,
@@ -102,5 +122,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(metricsToken ? { metricsToken } : {}),
     cleanup: values.cleanup === true,
     setupTimeoutS,
+    rampS,
+    workers,
+    audioPps,
+    videoPps,
   };
 }

@@ -22,8 +22,11 @@ export interface CallOutcome {
   answerToConnectedMs?: number;
   /** Data channel messages: sent by each side, received by the other. */
   data?: { sent: number; received: number };
-  /** RTP packets: what the senders sent, what the receivers counted. */
-  media?: { expected: number; received: number };
+  /**
+   * RTP packets: what the senders wrote (all expected), what the receivers counted, and what the
+   * senders' schedule skipped because their process stalled for over a second (a loaded client).
+   */
+  media?: { expected: number; received: number; skipped: number };
 }
 
 export interface Latency {
@@ -35,7 +38,7 @@ export interface Latency {
 
 export interface Report {
   url: string;
-  options: { calls: number; concurrency: number; media: boolean; durationS: number };
+  options: { calls: number; concurrency: number; media: boolean; durationS: number; rampS: number; workers: number; audioPps?: number; videoPps?: number };
   attempted: number;
   connected: number;
   completed: number;
@@ -44,7 +47,7 @@ export interface Report {
   inviteToRingMs: Latency | null;
   answerToConnectedMs: Latency | null;
   dataMessages: { sent: number; received: number };
-  mediaPackets: { expected: number; received: number; ratio: number } | null;
+  mediaPackets: { expected: number; received: number; ratio: number; skipped: number } | null;
   server: { cpuMeanPct: number; cpuPeakPct: number; rssPeakMb: number; rssEndMb: number; callsEnded: number; activeAfter: number; agrees: boolean } | { unavailable: string };
   wallS: number;
   interrupted: boolean;
@@ -71,6 +74,7 @@ export function buildReport(base: Pick<Report, 'url' | 'options' | 'server' | 'w
   const media = outcomes.filter((o) => o.media).map((o) => o.media!);
   const expected = media.reduce((n, m) => n + m.expected, 0);
   const received = media.reduce((n, m) => n + m.received, 0);
+  const skipped = media.reduce((n, m) => n + m.skipped, 0);
   return {
     ...base,
     attempted: outcomes.length,
@@ -81,7 +85,7 @@ export function buildReport(base: Pick<Report, 'url' | 'options' | 'server' | 'w
     inviteToRingMs: latency(outcomes.flatMap((o) => (o.inviteToRingMs === undefined ? [] : [o.inviteToRingMs]))),
     answerToConnectedMs: latency(outcomes.flatMap((o) => (o.answerToConnectedMs === undefined ? [] : [o.answerToConnectedMs]))),
     dataMessages: { sent: outcomes.reduce((n, o) => n + (o.data?.sent ?? 0), 0), received: outcomes.reduce((n, o) => n + (o.data?.received ?? 0), 0) },
-    mediaPackets: base.options.media ? { expected, received, ratio: expected ? Math.round((received / expected) * 1000) / 1000 : 0 } : null,
+    mediaPackets: base.options.media ? { expected, received, ratio: expected ? Math.round((received / expected) * 1000) / 1000 : 0, skipped } : null,
     details,
     setupSamplesMs: outcomes.flatMap((o) => (o.answerToConnectedMs === undefined ? [] : [Math.round(o.answerToConnectedMs)])),
   };
@@ -91,14 +95,17 @@ const fmt = (l: Latency | null) => (l ? `p50 ${l.p50} ms · p95 ${l.p95} ms · p
 
 export function formatReport(r: Report): string {
   const lines = [
-    `Load test of ${r.url}: ${r.options.calls} calls, ${r.options.concurrency} at a time, held ${r.options.durationS} s${r.options.media ? ', with media' : ''}${r.interrupted ? ' — INTERRUPTED' : ''}`,
+    `Load test of ${r.url}: ${r.options.calls} calls, ${r.options.concurrency} at a time (started over ${r.options.rampS} s, devices in ${r.options.workers} processes), held ${r.options.durationS} s${r.options.media ? `, with media (${r.options.audioPps} audio + ${r.options.videoPps} video packets/s each way)` : ''}${r.interrupted ? ' — INTERRUPTED' : ''}`,
     `  calls        attempted ${r.attempted} · connected ${r.connected} · completed ${r.completed} · failed ${r.failed}`,
   ];
   for (const [reason, n] of Object.entries(r.failures)) lines.push(`    failed: ${reason} × ${n}`);
   for (const d of r.details) lines.push(`      e.g. ${d}`);
   lines.push(`  invite→ring      ${fmt(r.inviteToRingMs)}`, `  answer→connected ${fmt(r.answerToConnectedMs)}`);
   lines.push(`  data channel     ${r.dataMessages.received} of ${r.dataMessages.sent} messages received`);
-  if (r.mediaPackets) lines.push(`  media            ${r.mediaPackets.received} of ${r.mediaPackets.expected} RTP packets received (${(r.mediaPackets.ratio * 100).toFixed(1)} %)`);
+  if (r.mediaPackets) {
+    const m = r.mediaPackets;
+    lines.push(`  media            ${m.received} of ${m.expected} RTP packets received (${(m.ratio * 100).toFixed(1)} %)${m.skipped ? ` · the senders' processes stalled and skipped ${m.skipped} more (not counted as expected)` : ''}`);
+  }
   if ('unavailable' in r.server) lines.push(`  server           ${r.server.unavailable}`);
   else {
     const s = r.server;

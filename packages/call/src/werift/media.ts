@@ -33,6 +33,8 @@ export class RtpSource {
   #timer: ReturnType<typeof setInterval> | null = null;
   #startedAt = 0;
   #sent = 0;
+  #scheduled = 0;
+  #skipped = 0;
   #sequence = randomBytes(2).readUInt16BE(0);
   #timestamp = randomBytes(4).readUInt32BE(0);
 
@@ -47,9 +49,14 @@ export class RtpSource {
     this.#tickMs = options.tickMs ?? 20;
   }
 
-  /** Packets written so far. */
+  /** Packets written onto the track so far. */
   get sent(): number {
     return this.#sent;
+  }
+
+  /** Packets the schedule skipped after a stall of more than a second (never written, so never expected). */
+  get skipped(): number {
+    return this.#skipped;
   }
 
   get running(): boolean {
@@ -59,12 +66,15 @@ export class RtpSource {
   start(): void {
     if (this.#timer) return;
     this.#startedAt = performance.now();
-    const base = this.#sent;
+    const base = this.#scheduled;
     this.#timer = setInterval(() => {
       const due = base + Math.floor(((performance.now() - this.#startedAt) / 1000) * this.#pps);
       // A timer stalled for seconds (a blocked event loop) would burst; cap the catch-up at one second.
-      if (due - this.#sent > this.#pps) this.#sent = due - this.#pps;
-      while (this.#sent < due) this.#writeOne();
+      if (due - this.#scheduled > this.#pps) {
+        this.#skipped += due - this.#pps - this.#scheduled;
+        this.#scheduled = due - this.#pps;
+      }
+      for (; this.#scheduled < due; this.#scheduled++) this.#writeOne();
     }, this.#tickMs);
     this.#timer.unref?.();
   }

@@ -1,0 +1,85 @@
+// A device process of the load test (device-pool.ts starts it): it connects the devices of its
+// share of the pairs, says `ready`, then runs one whole call per `run` message and sends back its
+// outcome. Both ends of a pair live in one process, so every latency is one clock's difference;
+// spreading the pairs over processes is what lets 200 werift peers use more than one core.
+import { runCall, type CallPlan } from './call-runner.ts';
+import { LoadDevice } from './device.ts';
+import type { TestUser } from './admin.ts';
+import type { CallOutcome } from './report.ts';
+
+/** A pair of test users and the slot number the parent schedules it by. */
+export interface Slot {
+  slot: number;
+  caller: TestUser;
+  callee: TestUser;
+}
+
+/** What of a CallPlan crosses the process boundary (no promise). */
+export type WorkerPlan = Omit<CallPlan, 'interrupted'>;
+
+export type ToWorker =
+  | { type: 'init'; url: string; slots: Slot[]; plan: WorkerPlan }
+  | { type: 'run'; slot: number; seq: number }
+  | { type: 'interrupt' }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'connected'; n: number }
+  | { type: 'ready' }
+  | { type: 'outcome'; slot: number; seq: number; outcome: CallOutcome }
+  | { type: 'error'; message: string };
+
+const send = (m: FromWorker) => process.send!(m);
+const devices = new Map<number, [LoadDevice, LoadDevice]>();
+let plan: CallPlan | undefined;
+let interrupt!: () => void;
+const interrupted = new Promise<void>((r) => (interrupt = r));
+
+async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
+  plan = { ...m.plan, interrupted };
+  for (const s of m.slots) {
+    const tag = Math.random().toString(36).slice(2, 8);
+    const caller = await LoadDevice.connect(m.url, s.caller, `loadtest-caller-${s.slot}-${tag}`);
+    const callee = await LoadDevice.connect(m.url, s.callee, `loadtest-callee-${s.slot}-${tag}`);
+    devices.set(s.slot, [caller, callee]);
+    send({ type: 'connected', n: 2 });
+  }
+}
+
+function close(): void {
+  for (const [a, b] of devices.values()) {
+    a.close();
+    b.close();
+  }
+  devices.clear();
+  setTimeout(() => process.exit(0), 200);
+}
+
+process.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'init':
+      init(m).then(
+        () => send({ type: 'ready' }),
+        (err: unknown) => send({ type: 'error', message: (err as Error)?.message ?? String(err) }),
+      );
+      return;
+    case 'run': {
+      const pair = devices.get(m.slot);
+      if (!pair || !plan) {
+        send({ type: 'outcome', slot: m.slot, seq: m.seq, outcome: { ok: false, failure: 'error', detail: `no devices for slot ${m.slot}` } });
+        return;
+      }
+      void runCall(pair[0], pair[1], plan).then((outcome) => send({ type: 'outcome', slot: m.slot, seq: m.seq, outcome }));
+      return;
+    }
+    case 'interrupt':
+      interrupt();
+      return;
+    case 'close':
+      close();
+  }
+});
+// The parent went away (killed, Ctrl-C twice): do not linger with open sockets.
+process.on('disconnect', () => close());
+// Ctrl-C reaches the whole process group; the parent decides how to stop.
+process.on('SIGINT', () => undefined);
