@@ -54,6 +54,8 @@ export interface NodeDeviceOptions {
   deviceId?: string;
   /** Passed to weriftPeerConnectionFactory; `additionalHostAddresses` defaults to ['127.0.0.1'] (tests run on loopback). */
   factory?: WeriftFactoryOptions;
+  /** Reconnect by itself when the connection drops, as the web app's socket does (a node behind a proxy died); default off. */
+  reconnect?: boolean;
 }
 
 export class NodeDevice {
@@ -110,7 +112,7 @@ export class NodeDevice {
       transports: ['websocket'],
       extraHeaders: { cookie, origin: serverUrl },
       auth: { deviceId },
-      reconnection: false,
+      ...(options.reconnect ? { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 } : { reconnection: false }),
       forceNew: true,
     });
     await new Promise<void>((resolve, reject) => {

@@ -48,6 +48,16 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ VAPID_SUBJECT: 'admin@clinic.example' })).toThrow(/VAPID_SUBJECT: must be a mailto: or https: URL/);
   });
 
+  it('takes REDIS_URL only as a redis:// or rediss:// URL with a host; unset, one node with everything in memory', () => {
+    expect(loadConfig({}).redisUrl).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(loadConfig({ REDIS_URL: 'rediss://user:secret@cache.clinic.example:6380/2' }).redisUrl).toBe('rediss://user:secret@cache.clinic.example:6380/2');
+    for (const bad of ['localhost:6379', 'http://cache:6379', 'redis://', 'redis://cache:port', 'redis://cache:6379/zero', 'redis://ca che:6379']) {
+      expect(() => loadConfig({ REDIS_URL: bad }), bad).toThrow(ConfigError);
+      expect(() => loadConfig({ REDIS_URL: bad }), bad).toThrow(/REDIS_URL: must be redis:\/\/\[user:password@\]host\[:port\]/);
+    }
+  });
+
   it('stops the server process with that message', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'main.ts')], {
       env: { ...process.env, PORT: 'eighty', DATABASE_URL: ':memory:' },

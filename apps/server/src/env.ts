@@ -9,6 +9,16 @@ import type { SocketLimits } from './realtime/realtime.ts';
 import { iceUrlProblem, splitUrls } from './features/rtc/ice-urls.ts';
 import { passwordProblem } from './lib/password-policy.ts';
 
+/** redis:// or rediss://, a host, a numeric port if any, and a database number if any: what ioredis can connect to. */
+function isRedisUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '' && /^(\/\d*)?$/.test(u.pathname) && !/\s/.test(value);
+  } catch {
+    return false;
+  }
+}
+
 const bool = z
   .enum(['0', '1', 'true', 'false', 'yes', 'no', ''])
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
@@ -107,7 +117,7 @@ export const EnvSchema = z.object({
   HTTPS: bool.default(false),
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
-  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, 'must be redis://host:port (or rediss:// for TLS)').optional(),
+  REDIS_URL: z.string().trim().refine(isRedisUrl, 'must be redis://[user:password@]host[:port][/db] (or rediss:// for TLS)').optional(),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   VAPID_PUBLIC_KEY: z.string().trim().min(1).optional(),
   VAPID_PRIVATE_KEY: z.string().trim().min(1).optional(),

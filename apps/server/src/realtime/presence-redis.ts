@@ -142,7 +142,7 @@ export class RedisPresenceStore implements PresenceStore {
     bump(this.local, userId, 1);
     bump(this.localDevices, f, 1);
     const keys = [TOTAL, nodeKey(this.nodeId), NODES, nodeDevicesKey(this.nodeId), devicesKey(userId)];
-    const total = Number(await this.run(ADD, keys, [userId, this.nodeId, f, deviceId]));
+    const total = Number(await this.resyncOnFailure(this.run(ADD, keys, [userId, this.nodeId, f, deviceId])));
     return total === 1;
   }
 
@@ -150,8 +150,18 @@ export class RedisPresenceStore implements PresenceStore {
     const f = field(userId, deviceId);
     bump(this.local, userId, -1);
     bump(this.localDevices, f, -1);
-    const left = Number(await this.run(REMOVE, [TOTAL, nodeKey(this.nodeId), nodeDevicesKey(this.nodeId), devicesKey(userId)], [userId, f, deviceId]));
+    const left = Number(await this.resyncOnFailure(this.run(REMOVE, [TOTAL, nodeKey(this.nodeId), nodeDevicesKey(this.nodeId), devicesKey(userId)], [userId, f, deviceId])));
     return left === 0;
+  }
+
+  /** A count that did not reach Redis leaves this node's share wrong: it is written again whole, from this node's own counts. */
+  private async resyncOnFailure<T>(op: Promise<T>): Promise<T> {
+    try {
+      return await op;
+    } catch (err) {
+      if (this.redis.up) void this.sync();
+      throw err;
+    }
   }
 
   async devices(userId: string): Promise<Set<string>> {

@@ -2,6 +2,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '@parley/protoco
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { randomBytes } from 'node:crypto';
 import { DEMO_PASSWORD } from '../features/users/demo-users.ts';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { startNginx, type TestNginx } from './nginx.ts';
 import { freePort, startPostgres, type TestPostgres } from './postgres.ts';
@@ -22,6 +23,8 @@ export interface Cluster {
   /** Signs in through nginx; returns the cookie. */
   login(email: string, password?: string): Promise<string>;
   request(method: string, path: string, opts?: { cookie?: string; body?: unknown }): Promise<{ status: number; body: any }>;
+  /** Resolves once every node can see these devices of the user online (each node counts its sockets in Redis as they connect). */
+  devicesCounted(userId: string, deviceIds: string[], ms?: number): Promise<void>;
   /** A socket through nginx (or straight to `via`, a node's URL) that reconnects by itself, as the web app's does. */
   connect(cookie: string, deviceId: string, via?: string): Promise<ClusterSocket>;
   close(): Promise<void>;
@@ -97,6 +100,21 @@ export async function startCluster(opts: { nodes?: number; balance?: 'first' | '
       return res.headers.get('set-cookie')!.split(';')[0]!;
     },
     request,
+    async devicesCounted(userId, deviceIds, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      const r = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      try {
+        await r.connect();
+        for (;;) {
+          const online = new Set(await r.hkeys(`parley:presence:dev:${userId}`));
+          if (deviceIds.every((d) => online.has(d))) return;
+          if (Date.now() > deadline) throw new Error(`devices ${deviceIds.join(', ')} of ${userId} not counted in Redis within ${ms} ms (counted: ${[...online].join(', ')})`);
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      } finally {
+        r.disconnect();
+      }
+    },
     async connect(cookie, deviceId, via = proxy.url) {
       const socket: ClusterSocket = ioClient(via, {
         transports: ['websocket'],
