@@ -29,6 +29,8 @@ import { seedDemoUsers, seedFirstAdmin } from './features/users/demo-users.ts';
 import { UsersStore } from './features/users/users-store.ts';
 import { usersRoutes } from './features/users/users-routes.ts';
 import { AppError } from './lib/errors.ts';
+import { createLogger } from './lib/log.ts';
+import type { DestinationStream } from 'pino';
 import { memoryLimiters, type LimiterFactory } from './lib/limiter.ts';
 import { isAllowedOrigin, proxyTrust } from './lib/origin.ts';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
@@ -68,13 +70,15 @@ export async function buildApp(
     /** Trust this certificate for push services instead of the public CAs (tests: the local push service). */
     pushCa?: string;
     calls?: CallDeps;
+    /** Where the server's own logger writes (stdout if unset); ignored when `logger` is given. */
+    logStream?: DestinationStream;
     /** Time for sessions (idle expiry) and calls; a fake one in tests. */
     clock?: Clock;
   } = {},
 ): Promise<BuiltApp> {
   const app = Fastify({
     ...(opts.https ? { https: opts.https } : {}),
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: { level: config.logLevel } }),
+    loggerInstance: opts.logger ?? createLogger({ level: config.logLevel, ips: config.logIps }, opts.logStream),
     bodyLimit: LIMITS.httpBodyMaxBytes,
     // Only the listed proxies: Fastify then takes req.ip from the nearest untrusted X-Forwarded-For hop.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,

@@ -79,6 +79,7 @@ export const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DATABASE_URL: databaseUrl.default('sqlite:./data/parley.db'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_IPS: bool.default(true),
   PARLEY_DEMO_USERS: bool.optional(),
   PARLEY_ADMIN_EMAIL: Email.optional(),
   PARLEY_ADMIN_PASSWORD: z.string().optional(),
@@ -176,6 +177,8 @@ export interface Config {
   port: number;
   database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
   logLevel: Env['LOG_LEVEL'];
+  /** LOG_IPS=0: no client address in any log line. */
+  logIps: boolean;
   /** Demo accounts on an empty database: never in production. */
   demoUsers: boolean;
   /** The first admin, created on an empty database (PARLEY_ADMIN_EMAIL / PARLEY_ADMIN_PASSWORD). */
@@ -253,6 +256,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
     port: e.PORT,
     database,
     logLevel: e.LOG_LEVEL,
+    logIps: e.LOG_IPS,
     demoUsers: e.NODE_ENV !== 'production' && (e.PARLEY_DEMO_USERS ?? true),
     firstAdmin: e.PARLEY_ADMIN_EMAIL && e.PARLEY_ADMIN_PASSWORD ? { name: e.PARLEY_ADMIN_NAME, email: e.PARLEY_ADMIN_EMAIL, password: e.PARLEY_ADMIN_PASSWORD } : undefined,
     sessionTtlMs: e.SESSION_TTL_HOURS * 3600_000,

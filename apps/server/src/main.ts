@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import { buildApp } from './app.ts';
 import type { ManagedTurn } from './context.ts';
 import { ConfigError, loadConfig, type Config } from './env.ts';
 import { findTurnserver, ManagedCoturn } from './features/rtc/managed-coturn.ts';
+import { createLogger } from './lib/log.ts';
 import { lanAddresses, selfSignedCertificate, terminalQr } from './lib/lan.ts';
 
 let config: Config;
@@ -18,7 +18,7 @@ try {
   throw err;
 }
 
-const log = pino({ level: config.logLevel });
+const log = createLogger({ level: config.logLevel, ips: config.logIps });
 
 /** TURN_MODE=auto without TURN_URLS: run coturn beside Parley when it is installed. */
 async function startManagedTurn(): Promise<{ coturn: ManagedCoturn; turn: ManagedTurn } | undefined> {
