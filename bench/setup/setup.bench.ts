@@ -104,7 +104,14 @@ async function barePair(browser: TestBrowser, url: string): Promise<Pair> {
 
 const reset = (p: Pair) => Promise.all([p.caller.evaluate('window.__probe.reset()'), p.callee.evaluate('window.__probe.reset()')]);
 const events = (page: Page) => page.evaluate('window.__probe.events()') as Promise<ProbeEvent[]>;
-const waitFrame = (page: Page) => page.waitForFunction('window.__probe.firstFrames() > 0', null, { timeout: FRAME_TIMEOUT_MS, polling: 50 });
+/** Polls from Node: Parley's CSP (script-src 'self') refuses waitForFunction's string predicate; CDP evaluation is not subject to it. */
+async function waitFrame(page: Page): Promise<void> {
+  const deadline = Date.now() + FRAME_TIMEOUT_MS;
+  while (!((await page.evaluate('window.__probe.firstFrames()')) as number)) {
+    if (Date.now() > deadline) throw new Error(`no first remote frame within ${FRAME_TIMEOUT_MS} ms`);
+    await sleep(50);
+  }
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Rings, waits ringMs, clicks Answer, waits for the first remote frame on both pages; returns the figures. */
