@@ -4,7 +4,8 @@
 // receiver). Node A is killed with SIGKILL mid-call: the media keeps flowing (peer to peer), the
 // caller's socket reconnects through nginx to B and resumes the call, and B's sweep of the dead
 // node does not end it. The caller hangs up; the callee sees the hang-up with its reason; the
-// history entry is written once.
+// history entry is written once. Then a hang-up made while the caller has no server at all is held
+// by its agent and sent once it is connected to the other node.
 import { RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,5 +124,53 @@ describe('several nodes: a node killed mid-call', () => {
       await db.end();
     }
     expect(b.output()).not.toMatch(/uncaught|unhandled/i);
+  });
+
+  it('a hang-up made while the caller has no server is held by its agent and sent after it reconnects to the other node', { timeout: 120_000 }, async () => {
+    const b = cluster.nodes[1]!;
+    const a = await cluster.restart(cluster.nodes[0]!);
+    // Through nginx onto the restarted A (nginx tries a failed server again after its fail_timeout).
+    let alex: NodeDevice | undefined;
+    await until('a caller socket on A', async () => {
+      const d = await NodeDevice.signIn('alex', cluster.nginx.url, ALEX, { reconnect: true });
+      await new Promise((r) => setTimeout(r, 200));
+      if (a.output().includes(d.socket.id!)) return Boolean((alex = d));
+      d.close();
+      await new Promise((r) => setTimeout(r, 1_000));
+      return false;
+    });
+    const dana = await NodeDevice.signIn('dana-on-B', b.url, DANA);
+    devices.push(alex!, dana);
+    await cluster.devicesCounted(dana.userId, [dana.deviceId]);
+    const alexMedia = weriftLocalStream('audio');
+    const danaMedia = weriftLocalStream('audio');
+    const incoming = dana.nextIncoming();
+    const call = await alex!.call(dana.userId, 'audio', alexMedia.stream);
+    const answer = await incoming;
+    expect(await answer.accept(danaMedia.stream)).toBe(true);
+    await Promise.all([waitPhase(call, 'connected'), waitPhase(answer, 'connected')]);
+    const callId = call.callId!;
+
+    await a.kill();
+    await until('the caller noticed its server is gone', () => !alex!.socket.connected, 10_000);
+    // No server to send it to: the agent keeps it, and the call ends here at once.
+    const danaEnd = waitEnded(answer, 20_000);
+    call.hangup();
+    expect(await waitEnded(call)).toEqual({ reason: 'user_hangup', by: 'local' });
+    expect(answer.phase).toBe('connected');
+    await until('the caller reconnected through nginx (to B)', () => alex!.socket.connected);
+    expect(await danaEnd).toEqual({ reason: 'user_hangup', by: 'remote' });
+    console.log(`[node kill] a hang-up held while the caller's node was dead reached the callee after the reconnect to B`);
+
+    const db = new pg.Client(cluster.databaseUrl);
+    await db.connect();
+    try {
+      await until('the history entry is stored', async () => (await db.query('select 1 from messages where id = $1', [callId])).rowCount === 1, 5_000);
+      const { rows } = await db.query<{ call_json: string }>('select call_json from messages where id = $1', [callId]);
+      expect(rows).toHaveLength(1);
+      expect((JSON.parse(rows[0]!.call_json) as { reason: string }).reason).toBe('user_hangup');
+    } finally {
+      await db.end();
+    }
   });
 });
