@@ -1,0 +1,149 @@
+// Idle connects: how fast N authenticated people connect to one Parley node and how much memory
+// each idle socket costs, against a bare socket.io server measured in the same run. Every socket
+// is a different person, so anything a connect sends to others (presence) shows as a rate that
+// falls with N. Clients live in other processes (≤ 5,000 sockets each: a process may hold 20,000
+// files). Run the full sizes under `flock /tmp/parley-heavy.lock`.
+import { fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { seedDatabase, startParley } from '../lib/parley.ts';
+import { freePort, repoRoot, rssBytes, startService, type Service } from '../lib/proc.ts';
+import type { IdleJob, IdleReport } from './idle-worker.ts';
+
+export interface IdleOptions {
+  sizes: number[];
+  perProcess: number;
+  /** Handshakes in flight per client process. */
+  parallel: number;
+  /** A run that has not connected everyone by then stops and reports what it reached. */
+  capMs: number;
+}
+
+export const IDLE_SMOKE: IdleOptions = { sizes: [60], perProcess: 30, parallel: 10, capMs: 30_000 };
+export const IDLE_FULL: IdleOptions = { sizes: [2000, 5000, 19_500], perProcess: 5000, parallel: 50, capMs: 120_000 };
+
+export interface IdleRun {
+  n: number;
+  connected: number;
+  failed: number;
+  seconds: number;
+  connectsPerS: number;
+  /** Server RSS growth per connected socket, in KB. */
+  rssKbPerSocket: number;
+  /** Frames the clients received while connecting, per client. */
+  framesPerClient: number;
+  finished: boolean;
+}
+
+export interface IdleResult {
+  options: IdleOptions;
+  sizes: Array<{ n: number; parley: IdleRun; socketio: IdleRun; ratios: { rateVsSocketio: number; rssVsSocketio: number } }>;
+}
+
+const WORKER = path.join(import.meta.dirname, 'idle-worker.ts');
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+function startWorker(): { child: ChildProcess; ready: Promise<void> } {
+  const child = fork(WORKER, [], { cwd: repoRoot, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve());
+    child.once('exit', (code) => reject(new Error(`idle worker exited with ${code}`)));
+  });
+  return { child, ready };
+}
+
+function reportOf(child: ChildProcess): Promise<IdleReport> {
+  return new Promise((resolve, reject) => {
+    child.on('message', (m: { type: string; report?: IdleReport; message?: string }) => {
+      if (m.type === 'connected') resolve(m.report!);
+      else if (m.type === 'error') reject(new Error(m.message));
+    });
+  });
+}
+
+async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJob['identities'], opts: IdleOptions): Promise<IdleRun> {
+  const shares: IdleJob['identities'][] = [];
+  for (let i = 0; i < identities.length; i += opts.perProcess) shares.push(identities.slice(i, i + opts.perProcess));
+  const workers = shares.map(() => startWorker());
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+    await new Promise((r) => setTimeout(r, 300));
+    const rssBefore = rssBytes(server.pid);
+    const started = Date.now();
+    const deadline = started + opts.capMs;
+    const reports = await Promise.all(
+      workers.map((w, i) => {
+        const job: IdleJob = { kind, url: server.url, identities: shares[i]!, parallel: opts.parallel, deadline };
+        const done = reportOf(w.child);
+        w.child.send({ type: 'connect', job });
+        return done;
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    await new Promise((r) => setTimeout(r, 1000)); // let the last frames go out before reading memory
+    const rssAfter = rssBytes(server.pid);
+    const connected = reports.reduce((s, r) => s + r.connected, 0);
+    return {
+      n: identities.length,
+      connected,
+      failed: reports.reduce((s, r) => s + r.failed, 0),
+      seconds: round(seconds),
+      connectsPerS: round(connected / seconds, 0),
+      rssKbPerSocket: round((rssAfter - rssBefore) / 1024 / Math.max(1, connected), 1),
+      framesPerClient: round(reports.reduce((s, r) => s + r.framesReceived, 0) / Math.max(1, connected), 1),
+      finished: connected === identities.length,
+    };
+  } finally {
+    for (const w of workers) if (w.child.connected) w.child.send({ type: 'close' });
+    await Promise.all(workers.map((w) => (w.child.exitCode === null ? new Promise((r) => w.child.once('exit', r)) : undefined)));
+  }
+}
+
+export async function runIdle(opts: IdleOptions, log: (line: string) => void = () => undefined): Promise<IdleResult> {
+  const sizes: IdleResult['sizes'] = [];
+  for (const n of opts.sizes) {
+    const seeded = await seedDatabase(n);
+    try {
+      const barePort = await freePort();
+      const bare = await startService({ script: 'bench/baselines/socketio-relay.ts', args: [String(barePort)], port: barePort });
+      let socketio: IdleRun;
+      try {
+        socketio = await measure('socketio', bare, seeded.users.map((u) => ({ id: u.id })), opts);
+      } finally {
+        await bare.stop();
+      }
+      log(`idle ${n}: bare socket.io ${socketio.connectsPerS}/s, ${socketio.rssKbPerSocket} KB/socket`);
+      // Every socket comes from 127.0.0.1: lift the per-address connect budget a real deployment keeps.
+      const parley = await startParley({ dbFile: seeded.file, env: { SOCKET_CONNECTS_PER_ADDRESS: '1000000' } });
+      let run: IdleRun;
+      try {
+        run = await measure('parley', parley, seeded.users.map((u) => ({ id: u.id, cookie: u.cookie })), opts);
+      } finally {
+        await parley.stop();
+      }
+      log(`idle ${n}: Parley ${run.connected}/${n} in ${run.seconds} s = ${run.connectsPerS}/s, ${run.rssKbPerSocket} KB/socket, ${run.framesPerClient} frames/client`);
+      sizes.push({
+        n,
+        parley: run,
+        socketio,
+        ratios: { rateVsSocketio: round(run.connectsPerS / socketio.connectsPerS), rssVsSocketio: round(run.rssKbPerSocket / socketio.rssKbPerSocket) },
+      });
+    } finally {
+      fs.rmSync(seeded.dir, { recursive: true, force: true });
+    }
+  }
+  return { options: opts, sizes };
+}
+
+// `node --import tsx bench/idle/idle-connect.bench.ts [2000,5000]`: prints the table.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const sizes = process.argv[2]?.split(',').map(Number);
+  const r = await runIdle({ ...IDLE_FULL, ...(sizes ? { sizes } : {}) }, console.log);
+  for (const s of r.sizes) {
+    console.log(
+      `${s.n} sockets: Parley ${s.parley.connectsPerS}/s${s.parley.finished ? '' : ` (only ${s.parley.connected} within ${r.options.capMs / 1000} s)`} vs bare ${s.socketio.connectsPerS}/s = ${s.ratios.rateVsSocketio}× the rate; ` +
+        `${s.parley.rssKbPerSocket} vs ${s.socketio.rssKbPerSocket} KB per idle socket = ${s.ratios.rssVsSocketio}×`,
+    );
+  }
+  console.log(JSON.stringify(r));
+}
