@@ -3,6 +3,7 @@
 // machine only `npm run bench` at full size, under the heavy lock, says anything about speed.
 import { describe, expect, it } from 'vitest';
 import { CHAT_SMOKE, runChat } from './chat/chat.bench.ts';
+import { IDLE_SMOKE, runIdle } from './idle/idle-connect.bench.ts';
 import { SETUP_SMOKE, runSetup } from './setup/setup.bench.ts';
 import { SIGNALLING_SMOKE, runSignalling } from './signalling/signalling.bench.ts';
 
@@ -41,5 +42,18 @@ describe('benchmarks at smoke size', () => {
       expect(s.messages).toBe(SIGNALLING_SMOKE.calls * (perCall + 4)); // + invite, ringing, accept, hang up
     }
     expect(Number.isFinite(r.ratios.cpuVsSocketio)).toBe(true);
+  }, 180_000);
+
+  it('idle: every person connects an authenticated socket to Parley (as npm start runs it) and to bare socket.io, and the memory is read', async () => {
+    const r = await runIdle(IDLE_SMOKE);
+    const [size] = r.sizes;
+    for (const run of [size!.parley, size!.socketio]) {
+      expect(run).toMatchObject({ n: IDLE_SMOKE.sizes[0], connected: IDLE_SMOKE.sizes[0], failed: 0, finished: true });
+      expect(run.connectsPerS).toBeGreaterThan(0);
+      expect(run.idleRssMb).toBeGreaterThan(0);
+    }
+    // Presence goes to followers only: a connect sends each person their own hello, nothing about the others.
+    expect(size!.parley.framesPerClient).toBe(1);
+    expect(Number.isFinite(size!.ratios.rateVsSocketio)).toBe(true);
   }, 180_000);
 });

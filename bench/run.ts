@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHAT_FULL, CHAT_SMOKE, runChat, type ChatResult } from './chat/chat.bench.ts';
+import { IDLE_FULL, IDLE_SMOKE, runIdle, type IdleResult } from './idle/idle-connect.bench.ts';
 import { machine } from './lib/machine.ts';
 import { repoRoot } from './lib/proc.ts';
 import { SETUP_FULL, SETUP_SMOKE, formatTimeline, runSetup, type SetupResult } from './setup/setup.bench.ts';
@@ -79,6 +80,37 @@ export const BENCHES: Bench[] = [
             target: '≤ 1.3× bare socket.io',
             measured: `Parley ${s.parley.cpuMsPer1000Messages} ms, socket.io ${s.socketio.cpuMsPer1000Messages} ms (${r.ratios.cpuVsSocketio}×), PeerJS ${s.peerjs.cpuMsPer1000Messages} ms`,
             met: r.ratios.cpuVsSocketio <= 1.3,
+          },
+        ],
+      };
+    },
+  },
+  {
+    name: 'idle',
+    async run(smoke) {
+      const r: IdleResult = await runIdle(smoke ? IDLE_SMOKE : IDLE_FULL, console.log);
+      const s = r.sizes.at(-1)!;
+      const { parley, socketio } = s;
+      return {
+        result: r,
+        rows: [
+          {
+            benchmark: `3. Idle: extra RSS per authenticated idle socket at ${s.n.toLocaleString('en')} sockets on one node`,
+            target: '≤ 10 KiB, below bare socket.io',
+            measured: `Parley ${parley.rssKbPerSocket} KiB, bare socket.io ${socketio.rssKbPerSocket} KiB (${s.ratios.rssVsSocketio}×); ${parley.connected}/${s.n} connected`,
+            met: parley.finished && parley.rssKbPerSocket <= 10 && parley.rssKbPerSocket < socketio.rssKbPerSocket,
+          },
+          {
+            benchmark: `3. Idle: connect rate at ${s.n.toLocaleString('en')} sockets`,
+            target: 'within 2× bare socket.io',
+            measured: `Parley ${parley.connectsPerS}/s, bare socket.io ${socketio.connectsPerS}/s (${s.ratios.rateVsSocketio}×)`,
+            met: parley.finished && s.ratios.rateVsSocketio >= 0.5,
+          },
+          {
+            benchmark: '3. Idle: the server\'s own RSS before any socket (as `npm start` runs it)',
+            target: '≤ 80 MB',
+            measured: `Parley ${parley.idleRssMb} MB, bare socket.io ${socketio.idleRssMb} MB`,
+            met: parley.idleRssMb <= 80,
           },
         ],
       };

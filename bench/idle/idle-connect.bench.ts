@@ -17,6 +17,8 @@ export interface IdleOptions {
   parallel: number;
   /** A run that has not connected everyone by then stops and reports what it reached. */
   capMs: number;
+  /** Another checkout (e.g. /work/main) whose server, run from source under tsx, is measured too: "before". */
+  before?: string;
 }
 
 export const IDLE_SMOKE: IdleOptions = { sizes: [60], perProcess: 30, parallel: 10, capMs: 30_000 };
@@ -28,8 +30,10 @@ export interface IdleRun {
   failed: number;
   seconds: number;
   connectsPerS: number;
-  /** Server RSS growth per connected socket, in KB. */
+  /** Server RSS growth per connected socket, in KiB. */
   rssKbPerSocket: number;
+  /** The server's own RSS, idle, before the first socket, in MB. */
+  idleRssMb: number;
   /** Frames the clients received while connecting, per client. */
   framesPerClient: number;
   finished: boolean;
@@ -37,7 +41,7 @@ export interface IdleRun {
 
 export interface IdleResult {
   options: IdleOptions;
-  sizes: Array<{ n: number; parley: IdleRun; socketio: IdleRun; ratios: { rateVsSocketio: number; rssVsSocketio: number } }>;
+  sizes: Array<{ n: number; parley: IdleRun; socketio: IdleRun; before?: IdleRun; ratios: { rateVsSocketio: number; rssVsSocketio: number } }>;
 }
 
 const WORKER = path.join(import.meta.dirname, 'idle-worker.ts');
@@ -69,6 +73,7 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
     await Promise.all(workers.map((w) => w.ready));
     await new Promise((r) => setTimeout(r, 300));
     const rssBefore = rssBytes(server.pid);
+    const idleRssMb = round(rssBefore / 1e6, 1);
     const started = Date.now();
     const deadline = started + opts.capMs;
     const reports = await Promise.all(
@@ -90,6 +95,7 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
       seconds: round(seconds),
       connectsPerS: round(connected / seconds, 0),
       rssKbPerSocket: round((rssAfter - rssBefore) / 1024 / Math.max(1, connected), 1),
+      idleRssMb,
       framesPerClient: round(reports.reduce((s, r) => s + r.framesReceived, 0) / Math.max(1, connected), 1),
       finished: connected === identities.length,
     };
@@ -112,20 +118,31 @@ export async function runIdle(opts: IdleOptions, log: (line: string) => void = (
       } finally {
         await bare.stop();
       }
-      log(`idle ${n}: bare socket.io ${socketio.connectsPerS}/s, ${socketio.rssKbPerSocket} KB/socket`);
       // Every socket comes from 127.0.0.1: lift the per-address connect budget a real deployment keeps.
-      const parley = await startParley({ dbFile: seeded.file, env: { SOCKET_CONNECTS_PER_ADDRESS: '1000000' } });
-      let run: IdleRun;
-      try {
-        run = await measure('parley', parley, seeded.users.map((u) => ({ id: u.id, cookie: u.cookie })), opts);
-      } finally {
-        await parley.stop();
+      const env = { SOCKET_CONNECTS_PER_ADDRESS: '1000000' };
+      const parleyRun = async (source?: string) => {
+        const parley = await startParley({ dbFile: seeded.file, env, ...(source ? { source } : {}) });
+        try {
+          return await measure('parley', parley, seeded.users.map((u) => ({ id: u.id, cookie: u.cookie })), opts);
+        } finally {
+          await parley.stop();
+        }
+      };
+      const say = (name: string, r: IdleRun) =>
+        log(`idle ${n}: ${name} ${r.connected}/${n} in ${r.seconds} s = ${r.connectsPerS}/s, ${r.rssKbPerSocket} KiB/socket, idle RSS ${r.idleRssMb} MB, ${r.framesPerClient} frames/client`);
+      say('bare socket.io', socketio);
+      let before: IdleRun | undefined;
+      if (opts.before) {
+        before = await parleyRun(opts.before);
+        say(`before (${opts.before}, tsx)`, before);
       }
-      log(`idle ${n}: Parley ${run.connected}/${n} in ${run.seconds} s = ${run.connectsPerS}/s, ${run.rssKbPerSocket} KB/socket, ${run.framesPerClient} frames/client`);
+      const run = await parleyRun();
+      say('Parley', run);
       sizes.push({
         n,
         parley: run,
         socketio,
+        ...(before ? { before } : {}),
         ratios: { rateVsSocketio: round(run.connectsPerS / socketio.connectsPerS), rssVsSocketio: round(run.rssKbPerSocket / socketio.rssKbPerSocket) },
       });
     } finally {
@@ -135,14 +152,17 @@ export async function runIdle(opts: IdleOptions, log: (line: string) => void = (
   return { options: opts, sizes };
 }
 
-// `node --import tsx bench/idle/idle-connect.bench.ts [2000,5000]`: prints the table.
+// `node --import tsx bench/idle/idle-connect.bench.ts [2000,5000] [--before /work/main]`: prints the table.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const sizes = process.argv[2]?.split(',').map(Number);
-  const r = await runIdle({ ...IDLE_FULL, ...(sizes ? { sizes } : {}) }, console.log);
+  const sizes = process.argv[2]?.startsWith('--') ? undefined : process.argv[2]?.split(',').map(Number);
+  const b = process.argv.indexOf('--before');
+  const before = b > 0 ? process.argv[b + 1] : undefined;
+  const r = await runIdle({ ...IDLE_FULL, ...(sizes ? { sizes } : {}), ...(before ? { before } : {}) }, console.log);
   for (const s of r.sizes) {
     console.log(
       `${s.n} sockets: Parley ${s.parley.connectsPerS}/s${s.parley.finished ? '' : ` (only ${s.parley.connected} within ${r.options.capMs / 1000} s)`} vs bare ${s.socketio.connectsPerS}/s = ${s.ratios.rateVsSocketio}× the rate; ` +
-        `${s.parley.rssKbPerSocket} vs ${s.socketio.rssKbPerSocket} KB per idle socket = ${s.ratios.rssVsSocketio}×`,
+        `${s.parley.rssKbPerSocket} vs ${s.socketio.rssKbPerSocket} KiB per idle socket = ${s.ratios.rssVsSocketio}×; idle RSS ${s.parley.idleRssMb} MB vs ${s.socketio.idleRssMb} MB` +
+        (s.before ? `; before: ${s.before.connectsPerS}/s, ${s.before.rssKbPerSocket} KiB per socket, idle RSS ${s.before.idleRssMb} MB` : ''),
     );
   }
   console.log(JSON.stringify(r));

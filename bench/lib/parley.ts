@@ -5,7 +5,8 @@ import path from 'node:path';
 import { createDb, migrate } from '../../apps/server/src/db/database.ts';
 import { SessionsStore } from '../../apps/server/src/features/auth/sessions-store.ts';
 import { hashPassword } from '../../apps/server/src/lib/password.ts';
-import { freePort, startService, type Service } from './proc.ts';
+import { execFile } from 'node:child_process';
+import { freePort, repoRoot, startService, type Service } from './proc.ts';
 
 export interface SeededUser {
   id: string;
@@ -48,11 +49,25 @@ export async function seedDatabase(n: number): Promise<{ file: string; users: Se
   }
 }
 
-/** Parley's own entry point (apps/server/src/main.ts) in a child process, on a seeded database. */
-export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string> }): Promise<Service> {
+let built: Promise<void> | undefined;
+/** `npm run build:server` once per benchmark process: what `npm start` runs. */
+export function buildServer(): Promise<void> {
+  built ??= new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(repoRoot, 'scripts/build-server.mjs')], { cwd: repoRoot }, (err, _out, stderr) => (err ? reject(new Error(`build-server failed: ${stderr}`)) : resolve()));
+  });
+  return built;
+}
+
+/**
+ * Parley's own entry point in a child process, on a seeded database: as `npm start` runs it (the
+ * compiled apps/server/dist/main.js in plain node, built first) — or, with `source`, a checkout's
+ * apps/server/src/main.ts under tsx (`npm run dev`'s way; a checkout path measures another version).
+ */
+export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string>; source?: string }): Promise<Service> {
   const port = await freePort();
+  if (!opts.source) await buildServer();
   return startService({
-    script: 'apps/server/src/main.ts',
+    ...(opts.source ? { script: path.join(opts.source, 'apps/server/src/main.ts'), cwd: opts.source } : { script: 'apps/server/dist/main.js', tsx: false }),
     port,
     cpu: opts.cpu,
     readyPath: '/healthz',

@@ -45,10 +45,14 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript file in a child `node --import tsx`, waits until `url` answers HTTP. */
-export async function startService(opts: { script: string; args?: string[]; nodeArgs?: string[]; env?: Record<string, string>; cpu?: number; port: number; readyPath?: string }): Promise<Service> {
-  const [cmd, args] = pinned(opts.cpu, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', opts.script, ...(opts.args ?? [])]);
-  const child = spawn(cmd, args, { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs a TypeScript file in a child `node --import tsx` (or, with `tsx: false`, a JavaScript file
+ * in plain node), waits until `url` answers HTTP. `cwd` defaults to this repository.
+ */
+export async function startService(opts: { script: string; args?: string[]; nodeArgs?: string[]; env?: Record<string, string>; cpu?: number; port: number; readyPath?: string; tsx?: boolean; cwd?: string }): Promise<Service> {
+  const loader = opts.tsx === false ? [] : ['--import', 'tsx'];
+  const [cmd, args] = pinned(opts.cpu, process.execPath, [...(opts.nodeArgs ?? []), ...loader, opts.script, ...(opts.args ?? [])]);
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (b: Buffer) => {
     output = (output + b.toString()).slice(-4000);

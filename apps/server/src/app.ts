@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { LIMITS, type CreateUserRequest } from '@parley/protocol';
@@ -33,7 +34,7 @@ import { createLogger } from './lib/log.ts';
 import type { DestinationStream } from 'pino';
 import { memoryLimiters, type LimiterFactory } from './lib/limiter.ts';
 import { isAllowedOrigin, proxyTrust } from './lib/origin.ts';
-import { createAdapter } from '@socket.io/redis-streams-adapter';
+import type * as RedisStreamsAdapter from '@socket.io/redis-streams-adapter';
 import { redisLimiters } from './lib/limiter-redis.ts';
 import { RedisLink } from './lib/redis.ts';
 import { RedisPresenceStore } from './realtime/presence-redis.ts';
@@ -122,7 +123,8 @@ export async function buildApp(
     proxies,
     limiters,
     limits: config.sockets,
-    ...(redis ? { adapter: createAdapter(redis.adapter), presence: new RedisPresenceStore(redis, app.log) } : {}),
+    // Loaded only with REDIS_URL (a single node does not keep it resident).
+    ...(redis ? { adapter: (createRequire(import.meta.url)('@socket.io/redis-streams-adapter') as typeof RedisStreamsAdapter).createAdapter(redis.adapter), presence: new RedisPresenceStore(redis, app.log) } : {}),
   });
   const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
   const vapid = await loadVapidKeys(db, config.push);

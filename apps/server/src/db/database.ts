@@ -1,8 +1,9 @@
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type SqliteDatabase } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Config } from '../env.ts';
 import * as init from './migrations/2026-11-26T1200-init.ts';
 import * as callHistory from './migrations/2026-11-26T1300-call-history.ts';
@@ -38,11 +39,13 @@ export function createDb(database: Config['database'], onError: (err: Error) => 
     sqlite.pragma('busy_timeout = 5000');
     return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
   }
-  const pool = new pg.Pool({
+  // pg loads only for PostgreSQL: a node on SQLite does not keep it resident.
+  const { Pool, types } = createRequire(import.meta.url)('pg') as typeof pg;
+  const pool = new Pool({
     connectionString: database.url,
     max: 10,
     // bigint columns hold millisecond timestamps, well inside Number's safe range.
-    types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === PG_INT8 ? Number : pg.types.getTypeParser(oid, format)) },
+    types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === PG_INT8 ? Number : types.getTypeParser(oid, format)) },
   } as pg.PoolConfig);
   pool.on('error', onError);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import QRCode from 'qrcode';
-import selfsigned from 'selfsigned';
+// qrcode and selfsigned (with its X.509 and WebCrypto code, ~11 MB resident) load only when a
+// certificate or a QR code is wanted, not in every server (docs/decisions/010-compiled-server.md).
 
 /** This machine's non-loopback IPv4 addresses: the ones a phone on the same Wi-Fi can reach. */
 export function lanAddresses(): string[] {
@@ -36,6 +36,7 @@ export async function selfSignedCertificate(dir: string, addresses: string[]): P
     /* none yet, or unreadable: make a new one */
   }
   const days = 365;
+  const { default: selfsigned } = await import('selfsigned');
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'Parley (self-signed)' }], {
     days,
     keySize: 2048,
@@ -55,6 +56,7 @@ export async function selfSignedCertificate(dir: string, addresses: string[]): P
 }
 
 /** A QR code of `url` drawn with block characters, for a phone's camera. */
-export function terminalQr(url: string): Promise<string> {
+export async function terminalQr(url: string): Promise<string> {
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toString(url, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });
 }

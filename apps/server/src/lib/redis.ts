@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
 
 /**
  * The node's connections to Redis (REDIS_URL): one for commands (presence, rate limits, calls) that
@@ -21,6 +23,8 @@ export class RedisLink {
     private readonly log: FastifyBaseLogger,
   ) {
     const retryStrategy = (times: number) => Math.min(100 * times, 1000);
+    // ioredis loads only with REDIS_URL: a single node does not keep it resident.
+    const { Redis } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
     this.commands = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy, connectionName: 'parley' });
     // The adapter's publisher may queue briefly: a fan-out sent while Redis restarts goes out after.
     this.adapter = new Redis(url, { maxRetriesPerRequest: 2, retryStrategy, connectionName: 'parley-adapter' });

@@ -47,6 +47,13 @@ export const PRESENCE_ROOM_PREFIX = 'presence:';
 export const presenceRoom = (userId: string) => `${PRESENCE_ROOM_PREFIX}${userId}`;
 
 /**
+ * The one thing of the handshake's HTTP request a socket needs later: its cookie header. engine.io
+ * would otherwise keep the whole request (headers, parser state, the TCP socket's references) for
+ * the life of every connection; socket.io's memory-usage guide discards it, and so does Parley.
+ */
+const handshakeCookies = new WeakMap<object, string | undefined>();
+
+/**
  * socket.io on the Fastify server: authenticates the handshake with the session cookie, checks the
  * Origin, tracks presence, and gives features a way to reach every device of a user.
  */
@@ -80,6 +87,8 @@ export class Realtime {
     this.io = new Server(httpServer, {
       maxHttpBufferSize: LIMITS.socketFrameMaxBytes,
       serveClient: false,
+      // Said explicitly (it is the default): no per-connection zlib context, ~300 KB each when on.
+      perMessageDeflate: false,
       // Several nodes: emits to a room reach its sockets on every node (the Redis streams adapter).
       ...(opts.adapter ? { adapter: opts.adapter } : {}),
       allowRequest: (req: IncomingMessage, callback) => {
@@ -97,8 +106,15 @@ export class Realtime {
       },
     });
 
+    // socket.io's own listener ran first (it registered at attach): its client already has what it
+    // needs of the request; keep the cookie, drop the request (docs/performance.md, idle capacity).
+    this.io.engine.on('connection', (raw: { request: IncomingMessage | null }) => {
+      handshakeCookies.set(raw, raw.request?.headers.cookie);
+      raw.request = null;
+    });
+
     this.io.use((socket, next) => {
-      const token = cookieValue(socket.request.headers.cookie);
+      const token = cookieValue(handshakeCookies.get(socket.conn));
       this.sessions
         .resolve(token)
         .then((session) => {
@@ -149,8 +165,8 @@ export class Realtime {
     void socket.join([userRoom(user.id), sessionRoom(sessionId), deviceRoom(user.id, socket.data.deviceId)]);
     this.count(this.userSockets, user.id, 1);
     this.count(this.sessionSockets, sessionId, 1);
+    const key = sessionKey(handshakeCookies.get(socket.conn));
     limitEvents(socket, this.eventLimits, this.log, () => {
-      const key = sessionKey(socket.request.headers.cookie);
       if (key) void this.cooldown.consume(key);
     });
     // Each event is a use of the session (idle expiry); written at most once per SessionsStore.touchMs.

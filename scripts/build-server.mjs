@@ -1,0 +1,32 @@
+// `npm run build:server`: the server compiled for production, so `npm start` runs plain node on
+// JavaScript instead of compiling TypeScript at run time with tsx (which kept its compiler and
+// cache resident: ~150 MB idle instead of ~70). One ES module, apps/server/dist/main.js, with the
+// workspace packages (@parley/*, TypeScript source) bundled in and every npm dependency left to
+// node_modules as usual (native modules, pino's transports and the like load as they always do).
+// The output sits as deep as apps/server/src, so paths resolved from import.meta.dirname (the
+// repository root, apps/web/dist) are the same. docs/decisions/010-compiled-server.md.
+import { build } from 'esbuild';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const started = Date.now();
+await build({
+  entryPoints: [path.join(root, 'apps/server/src/main.ts')],
+  outfile: path.join(root, 'apps/server/dist/main.js'),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  plugins: [
+    {
+      name: 'npm-dependencies-external',
+      setup(b) {
+        // A bare import that is not one of ours stays an import of node_modules.
+        b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@parley/') ? undefined : { path: args.path, external: true }));
+      },
+    },
+  ],
+});
+console.log(`apps/server/dist/main.js built in ${Date.now() - started} ms`);
