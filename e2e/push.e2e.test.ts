@@ -56,6 +56,8 @@ class ClosedAppBrowser {
     private readonly dir: string,
     private readonly cdp: CDPSession,
     private readonly registrationId: () => string | undefined,
+    /** What the service worker wrote to its console: a push that showed nothing says why here. */
+    readonly workerConsole: string[],
   ) {}
 
   static async launch(url: string): Promise<ClosedAppBrowser> {
@@ -76,7 +78,9 @@ class ClosedAppBrowser {
       for (const r of e.registrations) if (r.scopeURL.startsWith(url) && !r.isDeleted) registrationId = r.registrationId;
     });
     await cdp.send('ServiceWorker.enable');
-    return new ClosedAppBrowser(context, dir, cdp, () => registrationId);
+    const workerConsole: string[] = [];
+    context.on('serviceworker', (w) => w.on('console', (m) => workerConsole.push(`${m.type()}: ${m.text()}`)));
+    return new ClosedAppBrowser(context, dir, cdp, () => registrationId, workerConsole);
   }
 
   get blank(): Page {
@@ -110,14 +114,22 @@ class ClosedAppBrowser {
 
   /** Waits until the worker shows exactly one notification with that tag, and returns it. */
   async notification(tag: string, title: RegExp): Promise<ShownNotification> {
-    let shown: ShownNotification[] = [];
-    await expect
-      .poll(async () => {
-        shown = (await this.notifications()).filter((n) => n.tag === tag);
-        return shown.length === 1 && title.test(shown[0]!.title);
-      }, { timeout: 10_000, message: `one notification "${title}" with tag ${tag}` })
-      .toBe(true);
-    return shown[0]!;
+    let all: ShownNotification[] = [];
+    const shown = () => all.filter((n) => n.tag === tag);
+    try {
+      await expect
+        .poll(async () => {
+          all = await this.notifications();
+          return shown().length === 1 && title.test(shown()[0]!.title);
+        }, { timeout: 10_000 })
+        .toBe(true);
+    } catch {
+      throw new Error(
+        `expected one notification "${title}" with tag ${tag}; the worker shows ${JSON.stringify(all.map((n) => [n.tag, n.title]))}; ` +
+          `its console: ${JSON.stringify(this.workerConsole.slice(-20))}`,
+      );
+    }
+    return shown()[0]!;
   }
 
   /**

@@ -65,10 +65,13 @@ async function closeTag(tag: string): Promise<void> {
   for (const n of await self.registration.getNotifications({ tag })) n.close();
 }
 
-/** Whether the call still rings for this person; unknown (offline, signed out) counts as yes. */
+/** How long a ringing push waits to learn whether its call still rings: a phone just woken may have a poor network. */
+const RINGING_CHECK_MS = 4_000;
+
+/** Whether the call still rings for this person; unknown (offline, signed out, no answer in time) counts as yes. */
 async function stillRinging(callId: string): Promise<boolean> {
   try {
-    const res = await fetch(`/api/calls/${callId}/ringing`, { credentials: 'same-origin', cache: 'no-store' });
+    const res = await fetch(`/api/calls/${callId}/ringing`, { credentials: 'same-origin', cache: 'no-store', signal: AbortSignal.timeout(RINGING_CHECK_MS) });
     if (!res.ok) return res.status !== 404;
     return ((await res.json()) as { ringing?: unknown }).ringing === true;
   } catch {
@@ -108,7 +111,13 @@ self.addEventListener('push', (event) => {
   } catch {
     data = undefined;
   }
-  event.waitUntil(onPush(data));
+  event.waitUntil(
+    onPush(data).catch((err: unknown) => {
+      // Otherwise a push that shows nothing leaves no trace.
+      console.error('[Push] could not show the push:', err);
+      throw err;
+    }),
+  );
 });
 
 /** Focuses an open Parley window (telling it what to do) or opens `url`. */
