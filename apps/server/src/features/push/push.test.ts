@@ -162,11 +162,11 @@ describe.each(DB_KINDS)('web push on %s, against a local push service', (kind) =
     expect((await push.next(forEndpoint(noor.sub, 'call.closed'))).payload).toMatchObject({ callId: late, missed: true });
   }, 20_000);
 
-  it('removes a subscription the push service says is gone (410), and then the callee is unavailable', async () => {
+  it.each([410, 404])('removes a subscription the push service says is gone (%i), and then the callee is unavailable', async (status) => {
     const dana = await caller('dana');
     // Only this browser of Alex's is subscribed.
     const alex = await closedBrowser('alex');
-    push.respondWith(alex.sub.endpoint, 410);
+    push.respondWith(alex.sub.endpoint, status);
     const callId = randomUUID();
     expect(await dana.emit('call.invite', { callId, toUserId: ids.alex, kind: 'audio' })).toEqual({ ok: true });
     await push.next(forEndpoint(alex.sub, 'call.ringing'));
