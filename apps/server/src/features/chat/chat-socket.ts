@@ -10,10 +10,11 @@ export function registerChatSocket(ctx: AppContext, log: FastifyBaseLogger): voi
 
     onEvent(socket, log, 'message.send', SendMessage, async (input) => {
       const { message, created, peer } = await ctx.chat.send(me.id, input);
+      // Every device of both people, the sending one included: they dedupe by id. A resend (same id)
+      // is fanned out again: the node that stored the first copy may have died before it did.
+      ctx.realtime.toUsers(me.id, peer.id).emit('message.new', { message });
       if (created) {
         ctx.metrics.messages.inc();
-        // Every device of both people, the sending one included: it dedupes by id.
-        ctx.realtime.toUsers(me.id, peer.id).emit('message.new', { message });
         ctx.push.newMessage({ conversationId: message.conversationId, toUserId: peer.id, fromName: me.name, body: message.body });
         log.info({ conversationId: message.conversationId, seq: message.seq, from: me.id, to: peer.id }, 'message stored');
       }
