@@ -246,6 +246,38 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
     drop(a, d);
   });
 
+  it('glare, the narrow interleaving: the other invite lands after this one found no call of its own; it still merges instead of refusing busy', async () => {
+    // Failed CI once on two nodes: Dana's invite read "no call of mine", then Alex's call (which claims
+    // Dana) was created, and Dana's invite saw Alex busy and ended with callee_busy.
+    const a = await device('alex');
+    const d = await device('dana');
+    const fromAlex = randomUUID();
+    const fromDana = randomUUID();
+    const registry = s.calls.registry;
+    const realCallOf = registry.callOfUser.bind(registry);
+    let alexInvite: Promise<any> | undefined;
+    registry.callOfUser = async (userId: string) => {
+      const found = await realCallOf(userId);
+      // Dana's own lookup has just answered "none": Alex's invite runs to completion before Dana's goes on.
+      if (userId === ids.dana && !alexInvite) await (alexInvite = a.emit('call.invite', { callId: fromAlex, toUserId: ids.dana, kind: 'audio' }));
+      return found;
+    };
+    try {
+      const acceptAtAlex = nextEvent(a.socket, 'call.accept');
+      const ackD = await d.emit('call.invite', { callId: fromDana, toUserId: ids.alex, kind: 'audio' });
+      expect(await alexInvite).toEqual({ ok: true });
+      expect(ackD).toEqual({ ok: true, merged: { callId: fromAlex, fromUserId: ids.alex, fromDeviceId: a.deviceId, kind: 'audio', fromName: 'Alex Admin' } });
+      expect(await acceptAtAlex).toMatchObject({ callId: fromAlex, fromDeviceId: d.deviceId });
+      expect(a.rec.of('call.ended')).toEqual([]);
+      expect(await s.calls.count()).toBe(1);
+    } finally {
+      registry.callOfUser = realCallOf;
+    }
+    await d.emit('call.hangup', { callId: fromAlex, reason: 'user_hangup' });
+    expect(await s.calls.count()).toBe(0);
+    drop(a, d);
+  });
+
   it('a device that vanishes mid-call ends it for the other side with a reason, and both are free again', async () => {
     const a = await device('alex');
     const d = await device('dana');

@@ -24,6 +24,7 @@ export interface CallDeps {
 /** A compare-and-set that lost this many races in a row gives up (only a hot loop of writers could cause it). */
 const MAX_ATTEMPTS = 8;
 const INVITE_WINDOW_MS = 60_000;
+const withMe = (call: ActiveCall, me: Device): boolean => call.caller.userId === me.userId || call.callee.userId === me.userId;
 
 /**
  * Runs the call lifecycle (call-lifecycle.ts) against the registry: reads a call, asks `step` what
@@ -97,7 +98,10 @@ export class CallManager {
       const invited = [...(await this.ctx.realtime.deviceIds(callee.id))];
       const targets = invited.length;
       const busy: CallEvent = { type: 'callee_busy', from, callId: p.callId, kind: p.kind, calleeId: callee.id, targets };
-      if (await this.registry.callOfUser(callee.id)) {
+      // The callee's call may be the other side of a glare placed since `mine` was read: look again.
+      const theirs = await this.registry.callOfUser(callee.id);
+      if (theirs && withMe(theirs, from)) continue;
+      if (theirs) {
         await this.start(busy);
         return {};
       }
@@ -107,6 +111,8 @@ export class CallManager {
       if (started.ok) return {};
       if (started.reason === 'id_taken') throw new AppError('conflict', 'This call id is already in use');
       if (started.userId === callee.id) {
+        const theirs = await this.registry.callOfUser(callee.id);
+        if (theirs && withMe(theirs, from)) continue;
         await this.start(busy);
         return {};
       }
