@@ -7,10 +7,9 @@
 // history entry is written once. Then a hang-up made while the caller has no server at all is held
 // by its agent and sent once it is connected to the other node.
 import { RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type Node } from '../../apps/server/src/testing/cluster.ts';
-import { NodeDevice } from '../support/node-device.ts';
+import { describe, expect, it } from 'vitest';
+import { until, useCluster } from '../support/cluster.ts';
+import type { NodeDevice } from '../support/node-device.ts';
 import { ALEX, DANA } from '../support/users.ts';
 import { describeDirection, measureRtp, remoteTracks, waitEnded, waitPhase, type Direction } from '../support/werift-call.ts';
 
@@ -19,32 +18,15 @@ const WINDOW_MS = 2_000;
 /** Well below the 50/s sent: what a busy two-core machine must still deliver. */
 const MIN_PPS = 20;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('several nodes: a node killed mid-call', () => {
-  let cluster: Cluster;
-  const devices: NodeDevice[] = [];
-  beforeAll(async () => {
-    cluster = await startCluster({ nodes: 2 });
-  }, 120_000);
-  afterAll(async () => {
-    for (const d of devices) d.close();
-    await cluster?.close();
-  });
+  const fixture = useCluster();
 
   it('media keeps flowing, the caller resumes on node B through nginx and hangs up, the callee hears it, one history entry', { timeout: 120_000 }, async () => {
-    const [a, b] = cluster.nodes as [Node, Node];
+    const { cluster, nodes: [a, b] } = fixture;
     // nginx prefers A (B is its backup): the caller lands on A, and on B once A is gone.
-    const alex = await NodeDevice.signIn('alex', cluster.nginx.url, ALEX, { reconnect: true });
-    const danaOnA = await NodeDevice.signIn('dana-on-A', a.url, DANA);
-    const danaOnB = await NodeDevice.signIn('dana-on-B', b.url, DANA);
-    devices.push(alex, danaOnA, danaOnB);
+    const alex = await fixture.signIn('alex', cluster.nginx.url, ALEX, { reconnect: true });
+    const danaOnA = await fixture.signIn('dana-on-A', a.url, DANA);
+    const danaOnB = await fixture.signIn('dana-on-B', b.url, DANA);
     await cluster.devicesCounted(danaOnB.userId, [danaOnA.deviceId, danaOnB.deviceId]);
 
     const alexMedia = weriftLocalStream('audio');
@@ -110,37 +92,28 @@ describe('several nodes: a node killed mid-call', () => {
     danaSource.stop();
 
     // One history entry for the call, answered, with its reason.
-    const db = new pg.Client(cluster.databaseUrl);
-    await db.connect();
-    try {
-      await until('the history entry is stored', async () => (await db.query('select 1 from messages where id = $1', [callId])).rowCount === 1, 5_000);
-      await new Promise((r) => setTimeout(r, 500));
-      const { rows } = await db.query<{ call_json: string }>("select call_json from messages where kind = 'call'");
-      expect(rows).toHaveLength(1);
-      const entry = JSON.parse(rows[0]!.call_json) as { reason: string; durationS: number | null };
-      expect(entry.reason).toBe('user_hangup');
-      expect(entry.durationS).not.toBeNull();
-    } finally {
-      await db.end();
-    }
+    const entries = await fixture.callStored(callId);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]!.reason).toBe('user_hangup');
+    expect(entries[0]!.durationS).not.toBeNull();
     expect(b.output()).not.toMatch(/uncaught|unhandled/i);
   });
 
   it('a hang-up made while the caller has no server is held by its agent and sent after it reconnects to the other node', { timeout: 120_000 }, async () => {
+    const { cluster } = fixture;
     const b = cluster.nodes[1]!;
     const a = await cluster.restart(cluster.nodes[0]!);
     // Through nginx onto the restarted A (nginx tries a failed server again after its fail_timeout).
     let alex: NodeDevice | undefined;
     await until('a caller socket on A', async () => {
-      const d = await NodeDevice.signIn('alex', cluster.nginx.url, ALEX, { reconnect: true });
+      const d = await fixture.signIn('alex', cluster.nginx.url, ALEX, { reconnect: true });
       await new Promise((r) => setTimeout(r, 200));
       if (a.output().includes(d.socket.id!)) return Boolean((alex = d));
       d.close();
       await new Promise((r) => setTimeout(r, 1_000));
       return false;
     });
-    const dana = await NodeDevice.signIn('dana-on-B', b.url, DANA);
-    devices.push(alex!, dana);
+    const dana = await fixture.signIn('dana-on-B', b.url, DANA);
     await cluster.devicesCounted(dana.userId, [dana.deviceId]);
     const alexMedia = weriftLocalStream('audio');
     const danaMedia = weriftLocalStream('audio');
@@ -162,15 +135,7 @@ describe('several nodes: a node killed mid-call', () => {
     expect(await danaEnd).toEqual({ reason: 'user_hangup', by: 'remote' });
     console.log(`[node kill] a hang-up held while the caller's node was dead reached the callee after the reconnect to B`);
 
-    const db = new pg.Client(cluster.databaseUrl);
-    await db.connect();
-    try {
-      await until('the history entry is stored', async () => (await db.query('select 1 from messages where id = $1', [callId])).rowCount === 1, 5_000);
-      const { rows } = await db.query<{ call_json: string }>('select call_json from messages where id = $1', [callId]);
-      expect(rows).toHaveLength(1);
-      expect((JSON.parse(rows[0]!.call_json) as { reason: string }).reason).toBe('user_hangup');
-    } finally {
-      await db.end();
-    }
+    const entry = (await fixture.callStored(callId, 0)).filter((e) => e.id === callId);
+    expect(entry.map((e) => e.reason)).toEqual(['user_hangup']);
   });
 });

@@ -3,31 +3,20 @@
 // the other device's invite merges into that call: one call, connected on both sides with media both
 // ways, one history entry.
 import { RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type Node } from '../../apps/server/src/testing/cluster.ts';
-import { NodeDevice } from '../support/node-device.ts';
+import { describe, expect, it } from 'vitest';
+import { useCluster } from '../support/cluster.ts';
 import { ALEX, DANA } from '../support/users.ts';
 import { describeDirection, measureRtp, remoteTracks, waitEnded, waitPhase, type Direction } from '../support/werift-call.ts';
 
 const MIN_PPS = 20;
 
 describe('several nodes: glare', () => {
-  let cluster: Cluster;
-  const devices: NodeDevice[] = [];
-  beforeAll(async () => {
-    cluster = await startCluster({ nodes: 2 });
-  }, 120_000);
-  afterAll(async () => {
-    for (const d of devices) d.close();
-    await cluster?.close();
-  });
+  const fixture = useCluster();
 
   it('both people call each other from different nodes at once: one call, media both ways, one history entry', { timeout: 90_000 }, async () => {
-    const [a, b] = cluster.nodes as [Node, Node];
-    const alex = await NodeDevice.signIn('alex-on-A', a.url, ALEX);
-    const dana = await NodeDevice.signIn('dana-on-B', b.url, DANA);
-    devices.push(alex, dana);
+    const { cluster, nodes: [a, b] } = fixture;
+    const alex = await fixture.signIn('alex-on-A', a.url, ALEX);
+    const dana = await fixture.signIn('dana-on-B', b.url, DANA);
     await cluster.devicesCounted(alex.userId, [alex.deviceId]);
     await cluster.devicesCounted(dana.userId, [dana.deviceId]);
     const alexMedia = weriftLocalStream('audio');
@@ -71,17 +60,7 @@ describe('several nodes: glare', () => {
     alexSource.stop();
     danaSource.stop();
 
-    const db = new pg.Client(cluster.databaseUrl);
-    await db.connect();
-    try {
-      const stored = async () => (await db.query<{ id: string }>("select id from messages where kind = 'call'")).rows;
-      for (const deadline = Date.now() + 5_000; (await stored()).length === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 500));
-      const rows = await stored();
-      expect(rows.map((r) => r.id)).toEqual([fromAlex.callId]);
-    } finally {
-      await db.end();
-    }
+    expect((await fixture.callStored(fromAlex.callId!)).map((e) => e.id)).toEqual([fromAlex.callId]);
     for (const n of [a, b]) expect(n.output()).not.toMatch(/uncaught|unhandled/i);
   });
 });

@@ -2,31 +2,16 @@
 // call rings. The timer was armed by node A in Redis; node B, left alone, fires it: the callee's
 // devices stop ringing with no_answer once, one history entry is written, and nobody stays busy.
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, type Cluster, type Node } from '../../apps/server/src/testing/cluster.ts';
+import { describe, expect, it } from 'vitest';
+import { until, useCluster } from '../support/cluster.ts';
 
 const RING_TIMEOUT_S = 4;
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('several nodes: the ring timeout of a killed node', () => {
-  let cluster: Cluster;
-  beforeAll(async () => {
-    cluster = await startCluster({ nodes: 2, env: { CALL_RING_TIMEOUT_S: String(RING_TIMEOUT_S) } });
-  }, 120_000);
-  afterAll(async () => {
-    await cluster?.close();
-  });
+  const fixture = useCluster({ env: { CALL_RING_TIMEOUT_S: String(RING_TIMEOUT_S) } });
 
   it('fires once, on the node that is left: no_answer to every callee device, one history entry, nobody busy', { timeout: 90_000 }, async () => {
-    const [a, b] = cluster.nodes as [Node, Node];
+    const { cluster, nodes: [a, b] } = fixture;
     const alex = await cluster.login('admin@example.com');
     const dana = await cluster.login('doctor@example.com');
     const [alexId, danaId] = [(await cluster.request('GET', '/api/me', { cookie: alex })).body.user.id, (await cluster.request('GET', '/api/me', { cookie: dana })).body.user.id];
@@ -65,14 +50,7 @@ describe('several nodes: the ring timeout of a killed node', () => {
     expect(ended.map((e) => `${e.device}:${e.reason}:${e.callId === callId}`).sort()).toEqual(['laptop:no_answer:true', 'phone:no_answer:true']);
     expect(fired).toBe(1);
 
-    const db = new pg.Client(cluster.databaseUrl);
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ id: string; call_json: string }>("select id, call_json from messages where kind = 'call'");
-      expect(rows.map((r) => [r.id, (JSON.parse(r.call_json) as { reason: string }).reason])).toEqual([[callId, 'no_answer']]);
-    } finally {
-      await db.end();
-    }
+    expect((await fixture.callEntries()).map((e) => [e.id, e.reason])).toEqual([[callId, 'no_answer']]);
     // Neither person is held busy by the dead node's call: Dana can call Alex (not "busy").
     const busy = new Promise<boolean>((r) => {
       phone.once('call.busy', () => r(true));
