@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -20,16 +19,7 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../apps/server/src/testing/ports.ts';
 
 /** `taskset -c CPU` in front of a command when `cpu` is given and taskset exists. */
 export function pinned(cpu: number | undefined, cmd: string, args: string[]): [string, string[]] {

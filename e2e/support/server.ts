@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot, serverMain, webDist } from './paths.ts';
+import { freePort } from '../../apps/server/src/testing/ports.ts';
 
 export interface StartServerOptions {
   /** Extra or overriding environment variables for the server process. */
@@ -35,26 +35,7 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-/**
- * A free TCP port on 127.0.0.1. The server cannot take PORT=0 and report back, so we ask the kernel
- * for a port, release it and hand it over; the short race with other processes is acceptable here.
- */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      if (address === null || typeof address === 'string') {
-        probe.close();
-        reject(new Error('could not read the probe port'));
-        return;
-      }
-      probe.close(() => resolve(address.port));
-    });
-  });
-}
+export { freePort };
 
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
