@@ -33,7 +33,7 @@ function attach(socket: ParleySocket, calls: CallManager, log: FastifyBaseLogger
 
   on('call.invite', CallInvite, (p, from) => calls.invite(from, socket.data.user.name, p));
   on('call.ringing', CallRinging, (p, from) => calls.ringing(from, p.callId));
-  on('call.accept', CallAccept, (p, from) => calls.accept(from, p.callId));
+  on('call.accept', CallAccept, (p, from) => calls.accept(from, p.callId, p.answer));
   on('call.reject', CallReject, (p, from) => calls.handle(p.callId, { type: 'reject', from, reason: p.reason }));
   on('call.cancel', CallCancel, (p, from) => calls.handle(p.callId, { type: 'cancel', from, reason: p.reason }));
   on('call.offer', CallOffer, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.offer', body: { sdp: p.sdp } }));
