@@ -5,6 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type SqliteDatabase } from 'kysely';
 import type pg from 'pg';
 import type { Config } from '../env.ts';
+import { startCheckpointer, type Checkpointer } from './checkpointer.ts';
 import * as init from './migrations/2026-11-26T1200-init.ts';
 import * as callHistory from './migrations/2026-11-26T1300-call-history.ts';
 import * as push from './migrations/2026-12-01T1000-push.ts';
@@ -37,7 +38,18 @@ export function createDb(database: Config['database'], onError: (err: Error) => 
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
-    return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite) }) });
+    // A file database checkpoints in a worker thread, not inside a commit on the event loop (checkpointer.ts).
+    let checkpointer: Checkpointer | undefined;
+    if (database.file !== ':memory:') {
+      sqlite.pragma('wal_autocheckpoint = 0');
+      checkpointer = startCheckpointer(database.file, (message) => {
+        // Checkpoints must go on somewhere: back to SQLite's own, inside commits.
+        onError(new Error(`WAL checkpointer failed, checkpoints go back into commits: ${message}`));
+        checkpointer = undefined;
+        if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000');
+      });
+    }
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(sqlite, () => checkpointer) }) });
   }
   // pg loads only for PostgreSQL: a node on SQLite does not keep it resident.
   const { Pool, types } = createRequire(import.meta.url)('pg') as typeof pg;
@@ -59,10 +71,13 @@ const STATEMENT_CACHE_MAX = 500;
  * keep the prepared statements. Kysely runs one query at a time on SQLite, so a cached statement
  * is never in use twice at once.
  */
-function cachedStatements(sqlite: SQLite.Database): SqliteDatabase {
+function cachedStatements(sqlite: SQLite.Database, checkpointer: () => Checkpointer | undefined): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
-    close: () => sqlite.close(),
+    close: () => {
+      checkpointer()?.close();
+      sqlite.close();
+    },
     prepare(text: string) {
       let stmt = cache.get(text);
       if (!stmt) {
@@ -70,6 +85,8 @@ function cachedStatements(sqlite: SQLite.Database): SqliteDatabase {
         stmt = sqlite.prepare(text);
         cache.set(text, stmt);
       }
+      // Kysely prepares once per execution: a statement that is not a reader is about to write.
+      if (!stmt.reader) checkpointer()?.wrote();
       return stmt;
     },
   };

@@ -3,6 +3,7 @@ import type { Conversation, Message, SendMessage, SyncResult } from '@parley/pro
 import { CallRecord, describeCall, LIMITS } from '@parley/protocol';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { prepared } from '../../db/prepared.ts';
 import type { MessagesTable } from '../../db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { toUser, type User } from '../users/users-store.ts';
@@ -24,6 +25,26 @@ export function toMessage(row: MessageRow): Message {
 
 const pairKey = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`);
 
+// The queries of every message sent, compiled once (db/prepared.ts).
+const MEMBERS = prepared(1, (db: Db, conversationId: string) =>
+  db.selectFrom('conversation_members').innerJoin('users', 'users.id', 'conversation_members.user_id').selectAll('users').where('conversation_id', '=', conversationId),
+);
+const NEXT_SEQ = prepared(2, (db: Db, conversationId: string, now: number) =>
+  db
+    .updateTable('conversations')
+    .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
+    .where('id', '=', conversationId)
+    .returning('last_seq'),
+);
+const INSERT_TEXT = prepared(6, (db: Db, id: string, conversationId: string, seq: number, senderId: string, body: string, createdAt: number) =>
+  db.insertInto('messages').values({ id, conversation_id: conversationId, seq, sender_id: senderId, body, created_at: createdAt }),
+);
+const READ_OWN = prepared(3, (db: Db, conversationId: string, userId: string, seq: number) =>
+  db.updateTable('conversation_members').set({ read_seq: seq }).where('conversation_id', '=', conversationId).where('user_id', '=', userId),
+);
+const MESSAGE_BY_ID = prepared(1, (db: Db, id: string) => db.selectFrom('messages').selectAll().where('id', '=', id));
+const CONVERSATION_OF_PAIR = prepared(1, (db: Db, pairKey: string) => db.selectFrom('conversations').select('id').where('pair_key', '=', pairKey));
+
 /** A conversation as one member sees it, before presence is added. */
 export type ConversationView = Omit<Conversation, 'peer'> & { peer: User };
 
@@ -34,7 +55,7 @@ export class ChatStore {
   async open(userId: string, peerId: string): Promise<string> {
     if (userId === peerId) throw new AppError('bad_request', 'You cannot open a conversation with yourself', { userId: 'is yourself' });
     const key = pairKey(userId, peerId);
-    const existing = await this.db.selectFrom('conversations').select('id').where('pair_key', '=', key).executeTakeFirst();
+    const existing = await CONVERSATION_OF_PAIR.first(this.db, key);
     if (existing) return existing.id;
     const id = randomUUID();
     try {
@@ -59,12 +80,7 @@ export class ChatStore {
 
   /** The other member, or throws when `userId` is not a member. */
   async peerOf(userId: string, conversationId: string): Promise<User> {
-    const members = await this.db
-      .selectFrom('conversation_members')
-      .innerJoin('users', 'users.id', 'conversation_members.user_id')
-      .selectAll('users')
-      .where('conversation_id', '=', conversationId)
-      .execute();
+    const members = await MEMBERS.all(this.db, conversationId);
     if (members.length === 0) throw new AppError('not_found', 'No such conversation');
     if (!members.some((m) => m.id === userId)) throw new AppError('forbidden', 'You are not a member of this conversation');
     const peer = members.find((m) => m.id !== userId);
@@ -161,20 +177,12 @@ export class ChatStore {
       const message = await this.db.transaction().execute(async (tx) => {
         const now = Date.now();
         // The row update takes the conversation's lock in PostgreSQL, so seq order is commit order.
-        const { last_seq: seq } = await tx
-          .updateTable('conversations')
-          .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
-          .where('id', '=', input.conversationId)
-          .returning('last_seq')
-          .executeTakeFirstOrThrow();
+        const updated = await NEXT_SEQ.first(tx, input.conversationId, now);
+        if (!updated) throw new AppError('not_found', 'No such conversation');
+        const seq = updated.last_seq;
         const row = { id: input.id, conversation_id: input.conversationId, seq, sender_id: senderId, body: input.body, created_at: now };
-        await tx.insertInto('messages').values(row).execute();
-        await tx
-          .updateTable('conversation_members')
-          .set({ read_seq: seq })
-          .where('conversation_id', '=', input.conversationId)
-          .where('user_id', '=', senderId)
-          .execute();
+        await INSERT_TEXT.run(tx, row.id, row.conversation_id, seq, senderId, row.body, now);
+        await READ_OWN.run(tx, input.conversationId, senderId, seq);
         return toMessage(row);
       });
       return { message, created: true, peer };
@@ -191,17 +199,14 @@ export class ChatStore {
    * call id. An answered call is read by both; a missed one stays unread for the callee.
    */
   async appendCall(record: CallRecord, calleeId: string): Promise<Message> {
-    const existing = await this.db.selectFrom('messages').selectAll().where('id', '=', record.callId).executeTakeFirst();
+    const existing = await MESSAGE_BY_ID.first(this.db, record.callId);
     if (existing) return toMessage(existing);
     const conversationId = await this.open(record.callerId, calleeId);
     return this.db.transaction().execute(async (tx) => {
       const now = Date.now();
-      const { last_seq: seq } = await tx
-        .updateTable('conversations')
-        .set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now }))
-        .where('id', '=', conversationId)
-        .returning('last_seq')
-        .executeTakeFirstOrThrow();
+      const updated = await NEXT_SEQ.first(tx, conversationId, now);
+      if (!updated) throw new AppError('not_found', 'No such conversation');
+      const seq = updated.last_seq;
       const row = {
         id: record.callId,
         conversation_id: conversationId,
@@ -229,7 +234,7 @@ export class ChatStore {
   }
 
   private async findRetry(senderId: string, input: SendMessage): Promise<Message | undefined> {
-    const row = await this.db.selectFrom('messages').selectAll().where('id', '=', input.id).executeTakeFirst();
+    const row = await MESSAGE_BY_ID.first(this.db, input.id);
     if (!row) return undefined;
     if (row.sender_id !== senderId || row.conversation_id !== input.conversationId || row.body !== input.body) {
       throw new AppError('conflict', 'A different message with this id already exists');

@@ -1,5 +1,6 @@
 import type { PushSubscriptionRequest } from '@parley/protocol';
 import type { Db } from '../../db/database.ts';
+import { prepared } from '../../db/prepared.ts';
 
 export interface StoredSubscription {
   endpoint: string;
@@ -7,6 +8,16 @@ export interface StoredSubscription {
   userId: string;
   keys: { p256dh: string; auth: string };
 }
+
+/** Asked for every message and every ring (db/prepared.ts). */
+const OF_USER = prepared(2, (db: Db, userId: string, now: number) =>
+  db
+    .selectFrom('push_subscriptions')
+    .innerJoin('sessions', 'sessions.id', 'push_subscriptions.session_id')
+    .select(['push_subscriptions.endpoint', 'push_subscriptions.session_id', 'push_subscriptions.user_id', 'push_subscriptions.p256dh', 'push_subscriptions.auth'])
+    .where('push_subscriptions.user_id', '=', userId)
+    .where('sessions.expires_at', '>', now),
+);
 
 /**
  * Push subscriptions, one per browser (its endpoint), owned by the auth session that stored it.
@@ -44,13 +55,7 @@ export class PushStore {
 
   /** The user's subscriptions whose session is still live. */
   async forUser(userId: string): Promise<StoredSubscription[]> {
-    const rows = await this.db
-      .selectFrom('push_subscriptions')
-      .innerJoin('sessions', 'sessions.id', 'push_subscriptions.session_id')
-      .select(['push_subscriptions.endpoint', 'push_subscriptions.session_id', 'push_subscriptions.user_id', 'push_subscriptions.p256dh', 'push_subscriptions.auth'])
-      .where('push_subscriptions.user_id', '=', userId)
-      .where('sessions.expires_at', '>', Date.now())
-      .execute();
+    const rows = await OF_USER.all(this.db, userId, Date.now());
     return rows.map((r) => ({ endpoint: r.endpoint, sessionId: r.session_id, userId: r.user_id, keys: { p256dh: r.p256dh, auth: r.auth } }));
   }
 }

@@ -2,11 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { CreateUserRequest, Role } from '@parley/protocol';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { prepared } from '../../db/prepared.ts';
 import type { UsersTable } from '../../db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
 import { hashPassword } from '../../lib/password.ts';
 
 export type UserRow = Selectable<UsersTable>;
+
+/** Read for every call invited (db/prepared.ts). */
+const BY_ID = prepared(1, (db: Db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id));
 
 export interface User {
   id: string;
@@ -34,7 +38,7 @@ export class UsersStore {
   }
 
   async byId(id: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return BY_ID.first(this.db, id);
   }
 
   async byEmail(email: string): Promise<UserRow | undefined> {
