@@ -2,7 +2,7 @@
 // Parley (stored, then delivered to every device of both people) against a bare socket.io relay.
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { seedDatabase, startParley } from '../lib/parley.ts';
+import { eventLoopLag, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
 import { cpuSeconds, freePort, startService, type Service } from '../lib/proc.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import type { Pair } from '../lib/worker.ts';
@@ -21,6 +21,8 @@ export interface ChatFigures {
   delivered: number;
   refused: number;
   cpuSeconds: number;
+  /** Parley: its event-loop delay during the measured phase (a stall delays every message behind it). */
+  eventLoopLag?: EventLoopLag;
 }
 
 export interface ChatResult {
@@ -37,14 +39,24 @@ export const CHAT_SMOKE: ChatOptions = { ratePerS: 50, durationMs: 1000, convers
 async function measure(kind: 'parley' | 'socketio', server: Service, pairs: Pair[], o: ChatOptions): Promise<ChatFigures> {
   let cpu0 = 0;
   let cpu1 = 0;
+  let lag: EventLoopLag | undefined;
   const r = await runWorkers(
     { scenario: 'chat', kind, url: server.url, pairs, ratePerS: o.ratePerS, durationMs: o.durationMs, timeoutMs: 10_000 },
     1,
     o.pin ? 0 : undefined,
-    { before: () => (cpu0 = cpuSeconds(server.pid)), after: () => (cpu1 = cpuSeconds(server.pid)) },
+    {
+      before: async () => {
+        if (kind === 'parley') await eventLoopLag(server.url);
+        cpu0 = cpuSeconds(server.pid);
+      },
+      after: async () => {
+        cpu1 = cpuSeconds(server.pid);
+        if (kind === 'parley') lag = await eventLoopLag(server.url);
+      },
+    },
   );
   const deliver = r.latencyMs.deliver ?? [];
-  return { deliverMs: summarize(deliver), sent: r.sent, delivered: deliver.length, refused: r.refused, cpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100 };
+  return { deliverMs: summarize(deliver), sent: r.sent, delivered: deliver.length, refused: r.refused, cpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100, ...(lag ? { eventLoopLag: lag } : {}) };
 }
 
 export async function runChat(o: ChatOptions, log: (s: string) => void = () => undefined): Promise<ChatResult> {
@@ -60,7 +72,7 @@ export async function runChat(o: ChatOptions, log: (s: string) => void = () => u
     } finally {
       await bare.stop();
     }
-    log(`  socketio: p50 ${socketio.deliverMs.p50} ms, p99 ${socketio.deliverMs.p99} ms, ${socketio.delivered}/${socketio.sent} delivered`);
+    log(`  socketio: p50 ${socketio.deliverMs.p50} ms, p99 ${socketio.deliverMs.p99} ms, ${socketio.delivered}/${socketio.sent} delivered, ${socketio.cpuSeconds} CPU-s`);
 
     log(`chat: parley, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s…`);
     // 1,000 messages/s over 50 senders is 200 per sender per 10 s; the shipped per-person budget
@@ -81,7 +93,7 @@ export async function runChat(o: ChatOptions, log: (s: string) => void = () => u
     } finally {
       await server.stop();
     }
-    log(`  parley: p50 ${parley.deliverMs.p50} ms, p99 ${parley.deliverMs.p99} ms, ${parley.delivered}/${parley.sent} delivered`);
+    log(`  parley: p50 ${parley.deliverMs.p50} ms, p99 ${parley.deliverMs.p99} ms, ${parley.delivered}/${parley.sent} delivered, ${parley.cpuSeconds} CPU-s, event-loop lag p99 ${parley.eventLoopLag?.p99Ms} / max ${parley.eventLoopLag?.maxMs} ms`);
     return { options: o, servers: { parley, socketio }, ratios: { p99VsSocketio: ratio(parley.deliverMs.p99, socketio.deliverMs.p99) }, p99TargetMs: 20 };
   } finally {
     fs.rmSync(seeded.dir, { recursive: true, force: true });

@@ -91,3 +91,23 @@ export async function startParley(opts: { dbFile: string; cpu?: number; env?: Re
     },
   });
 }
+
+export interface EventLoopLag {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/**
+ * The server's event-loop delay since the previous call, from its /metrics (prom-client samples
+ * it with perf_hooks.monitorEventLoopDelay and starts a new histogram at each scrape): call it
+ * once before the measured phase and once after.
+ */
+export async function eventLoopLag(url: string): Promise<EventLoopLag> {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+  const read = (name: string) => {
+    const m = new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text);
+    return m ? Math.round(Number(m[1]) * 1e5) / 100 : Number.NaN;
+  };
+  return { p50Ms: read('nodejs_eventloop_lag_p50_seconds'), p99Ms: read('nodejs_eventloop_lag_p99_seconds'), maxMs: read('nodejs_eventloop_lag_max_seconds') };
+}

@@ -45,18 +45,18 @@ export async function runWorkers(
   job: WorkerJob,
   workers: number,
   cpu: number | undefined,
-  around: { before(): void; after(): void },
+  around: { before(): unknown; after(): unknown },
 ): Promise<WorkerResult> {
   const shares = Array.from({ length: workers }, (_, w) => job.pairs.filter((_, i) => i % workers === w)).filter((s) => s.length > 0);
   const running = shares.map((pairs) => start({ ...job, pairs }, cpu));
   try {
     await Promise.all(running.map((r) => r.ready));
     await new Promise((r) => setTimeout(r, 500)); // let the connect burst (presence) settle
+    await around.before();
     const at = Date.now() + 200;
-    around.before();
     for (const r of running) r.child.send({ type: 'go', at });
     const results = await Promise.all(running.map((r) => r.done));
-    around.after();
+    await around.after();
     const merged: WorkerResult = { latencyMs: {}, sent: 0, completed: 0, failed: 0, refused: 0 };
     for (const r of results) {
       for (const [k, v] of Object.entries(r.latencyMs)) (merged.latencyMs[k] ??= []).push(...v);

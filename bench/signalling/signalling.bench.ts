@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Identity, ServerKind } from '../lib/clients.ts';
-import { seedDatabase, startParley } from '../lib/parley.ts';
+import { eventLoopLag, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
 import { cpuSeconds, freePort, rssBytes, startService, type Service } from '../lib/proc.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import type { Pair } from '../lib/worker.ts';
@@ -34,6 +34,8 @@ export interface ServerFigures {
   completed: number;
   failed: number;
   refused: number;
+  /** Parley: its event-loop delay during the measured phase. */
+  eventLoopLag?: EventLoopLag;
 }
 
 export interface SignallingResult {
@@ -48,11 +50,21 @@ export const SIGNALLING_SMOKE: SignallingOptions = { calls: 10, spreadMs: 100, a
 async function measure(kind: ServerKind, server: Service, pairs: Pair[], o: SignallingOptions): Promise<ServerFigures> {
   let cpu0 = 0;
   let cpu1 = 0;
+  let lag: EventLoopLag | undefined;
   const result = await runWorkers(
     { scenario: 'signalling', kind, url: server.url, pairs, spreadMs: o.spreadMs, answerSpreadMs: o.answerSpreadMs, iceEach: o.iceEach, iceGapMs: o.iceGapMs, timeoutMs: 60_000 + o.spreadMs + o.answerSpreadMs },
     o.workers,
     o.pin ? 0 : undefined,
-    { before: () => (cpu0 = cpuSeconds(server.pid)), after: () => (cpu1 = cpuSeconds(server.pid)) },
+    {
+      before: async () => {
+        if (kind === 'parley') await eventLoopLag(server.url);
+        cpu0 = cpuSeconds(server.pid);
+      },
+      after: async () => {
+        cpu1 = cpuSeconds(server.pid);
+        if (kind === 'parley') lag = await eventLoopLag(server.url);
+      },
+    },
   );
   const all = [...(result.latencyMs.offer ?? []), ...(result.latencyMs.answer ?? []), ...(result.latencyMs.ice ?? [])];
   const cpu = cpu1 - cpu0;
@@ -66,6 +78,7 @@ async function measure(kind: ServerKind, server: Service, pairs: Pair[], o: Sign
     completed: result.completed,
     failed: result.failed,
     refused: result.refused,
+    ...(lag ? { eventLoopLag: lag } : {}),
   };
 }
 
@@ -94,7 +107,7 @@ export async function runSignalling(o: SignallingOptions, log: (s: string) => vo
         await server.stop();
       }
       const f = servers[kind];
-      log(`  ${kind}: p50 ${f.forwardMs.p50} ms, p99 ${f.forwardMs.p99} ms, ${f.cpuMsPer1000Messages} CPU-ms / 1,000 messages, ${f.completed}/${o.calls} completed`);
+      log(`  ${kind}: p50 ${f.forwardMs.p50} ms, p99 ${f.forwardMs.p99} ms, ${f.cpuMsPer1000Messages} CPU-ms / 1,000 messages, ${f.completed}/${o.calls} completed${f.eventLoopLag ? `, event-loop lag p99 ${f.eventLoopLag.p99Ms} / max ${f.eventLoopLag.maxMs} ms` : ''}`);
     }
   } finally {
     fs.rmSync(seeded.dir, { recursive: true, force: true });
