@@ -108,4 +108,25 @@ describe.each(DB_KINDS)('ChatStore on %s', (kind) => {
     expect(r.truncated).toEqual([]);
     expect(r.conversations).toHaveLength(2);
   });
+  it("writes a pair's first call with its new conversation, later calls into the same one, each call once", async () => {
+    const now = Date.now();
+    const [caller, callee] = [randomUUID(), randomUUID()];
+    await t.db
+      .insertInto('users')
+      .values([caller, callee].map((id) => ({ id, email: `${id}@example.test`, name: id.slice(0, 8), role: 'nurse', password_hash: 'x', active: 1, created_at: now, updated_at: now })))
+      .execute();
+    const first = { callId: randomUUID(), kind: 'video' as const, callerId: caller, reason: 'no_answer' as const, durationS: null };
+    const a = await chat.appendCall(first, callee);
+    expect(a).toMatchObject({ id: first.callId, seq: 1, senderId: caller, kind: 'call', call: first });
+    const conversationId = await chat.open(callee, caller);
+    expect(a.conversationId).toBe(conversationId);
+    expect(await chat.appendCall(first, callee)).toEqual(a);
+    const second = { ...first, callId: randomUUID(), reason: 'user_hangup' as const, durationS: 42 };
+    expect(await chat.appendCall(second, callee)).toMatchObject({ conversationId, seq: 2 });
+    // The missed call stays unread for the callee; the answered one is read by both.
+    const [forCallee] = (await chat.list(callee)).filter((c) => c.id === conversationId);
+    expect(forCallee).toMatchObject({ lastSeq: 2, unread: 0, peer: { id: caller } });
+    const page = await chat.messages(caller, conversationId, { limit: 10 });
+    expect(page.messages.map((m) => m.id)).toEqual([first.callId, second.callId]);
+  });
 });

@@ -59,16 +59,7 @@ export class ChatStore {
     if (existing) return existing.id;
     const id = randomUUID();
     try {
-      await this.db.transaction().execute(async (tx) => {
-        await tx.insertInto('conversations').values({ id, pair_key: key, last_message_at: null, created_at: Date.now() }).execute();
-        await tx
-          .insertInto('conversation_members')
-          .values([
-            { conversation_id: id, user_id: userId },
-            { conversation_id: id, user_id: peerId },
-          ])
-          .execute();
-      });
+      await this.db.transaction().execute((tx) => this.insertConversation(tx, id, key, userId, peerId));
       return id;
     } catch (err) {
       // Both people opened it at the same moment: the unique pair_key kept one.
@@ -201,32 +192,53 @@ export class ChatStore {
   async appendCall(record: CallRecord, calleeId: string): Promise<Message> {
     const existing = await MESSAGE_BY_ID.first(this.db, record.callId);
     if (existing) return toMessage(existing);
-    const conversationId = await this.open(record.callerId, calleeId);
-    return this.db.transaction().execute(async (tx) => {
-      const now = Date.now();
-      const updated = await NEXT_SEQ.first(tx, conversationId, now);
-      if (!updated) throw new AppError('not_found', 'No such conversation');
-      const seq = updated.last_seq;
-      const row = {
-        id: record.callId,
-        conversation_id: conversationId,
-        seq,
-        sender_id: record.callerId,
-        body: describeCall(record),
-        kind: 'call',
-        call_json: JSON.stringify(record),
-        created_at: now,
-      };
-      await tx.insertInto('messages').values(row).execute();
-      const readers = record.durationS !== null ? [record.callerId, calleeId] : [record.callerId];
-      await tx
-        .updateTable('conversation_members')
-        .set({ read_seq: seq })
-        .where('conversation_id', '=', conversationId)
-        .where('user_id', 'in', readers)
-        .execute();
-      return toMessage(row);
-    });
+    const key = pairKey(record.callerId, calleeId);
+    const conversation = await CONVERSATION_OF_PAIR.first(this.db, key);
+    if (conversation) return this.db.transaction().execute((tx) => this.insertCall(tx, conversation.id, record, calleeId));
+    // The pair's first call: the conversation and its entry in one transaction (one commit, not two).
+    try {
+      return await this.db.transaction().execute(async (tx) => {
+        const id = randomUUID();
+        await this.insertConversation(tx, id, key, record.callerId, calleeId);
+        return this.insertCall(tx, id, record, calleeId);
+      });
+    } catch {
+      // Both people's conversation was opened at the same moment: the unique pair_key kept the other.
+      const id = await this.open(record.callerId, calleeId);
+      return this.db.transaction().execute((tx) => this.insertCall(tx, id, record, calleeId));
+    }
+  }
+
+  private async insertConversation(tx: Db, id: string, key: string, userId: string, peerId: string): Promise<void> {
+    await tx.insertInto('conversations').values({ id, pair_key: key, last_message_at: null, created_at: Date.now() }).execute();
+    await tx
+      .insertInto('conversation_members')
+      .values([
+        { conversation_id: id, user_id: userId },
+        { conversation_id: id, user_id: peerId },
+      ])
+      .execute();
+  }
+
+  private async insertCall(tx: Db, conversationId: string, record: CallRecord, calleeId: string): Promise<Message> {
+    const now = Date.now();
+    const updated = await NEXT_SEQ.first(tx, conversationId, now);
+    if (!updated) throw new AppError('not_found', 'No such conversation');
+    const seq = updated.last_seq;
+    const row = {
+      id: record.callId,
+      conversation_id: conversationId,
+      seq,
+      sender_id: record.callerId,
+      body: describeCall(record),
+      kind: 'call',
+      call_json: JSON.stringify(record),
+      created_at: now,
+    };
+    await tx.insertInto('messages').values(row).execute();
+    const readers = record.durationS !== null ? [record.callerId, calleeId] : [record.callerId];
+    await tx.updateTable('conversation_members').set({ read_seq: seq }).where('conversation_id', '=', conversationId).where('user_id', 'in', readers).execute();
+    return toMessage(row);
   }
 
   async hasMessage(id: string): Promise<boolean> {
