@@ -171,7 +171,7 @@ export async function buildApp(
   await app.register(rtcRoutes, { ctx });
   if (config.metricsToken) await app.register(metricsRoutes, { ctx, token: config.metricsToken });
   registerChatSocket(ctx, app.log);
-  registerPresenceSocket(realtime, app.log);
+  registerPresenceSocket(realtime);
   // Several nodes: calls, their timers and caps live in Redis, so any node can carry on any call.
   const calls = new CallManager(ctx, app.log, { clock, ...(redis ? redisCallDeps(redis, app.log, clock) : {}), ...opts.calls });
   const stopIdleSweep = startIdleSweep(sessions, realtime, clock, app.log);

@@ -1,7 +1,5 @@
 import { LIMITS, PresenceSubscription } from '@parley/protocol';
-import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../lib/errors.ts';
-import { onEvent } from './on-event.ts';
 import { PRESENCE_ROOM_PREFIX, presenceRoom, type Realtime } from './realtime.ts';
 
 /**
@@ -10,24 +8,22 @@ import { PRESENCE_ROOM_PREFIX, presenceRoom, type Realtime } from './realtime.ts
  * anyone; the cap only bounds what one socket costs. Connecting then costs a frame per follower,
  * not one per connected socket.
  */
-export function registerPresenceSocket(realtime: Realtime, log: FastifyBaseLogger): void {
-  realtime.handle((socket) => {
-    onEvent(socket, log, 'presence.subscribe', PresenceSubscription, async ({ userIds }) => {
-      const fresh = userIds.filter((id) => !socket.rooms.has(presenceRoom(id)));
-      let following = 0;
-      for (const room of socket.rooms) if (room.startsWith(PRESENCE_ROOM_PREFIX)) following++;
-      if (following + fresh.length > LIMITS.presenceSubscriptionsMax) {
-        throw new AppError('bad_request', `A socket may follow at most ${LIMITS.presenceSubscriptionsMax} people's presence; unsubscribe some first`);
-      }
-      // Join before reading, so a change between the two is not missed (at worst it is heard twice).
-      await socket.join(fresh.map(presenceRoom));
-      const online = await realtime.presence.online(userIds);
-      return { online: Object.fromEntries(userIds.map((id) => [id, online.has(id)])) };
-    });
+export function registerPresenceSocket(realtime: Realtime): void {
+  realtime.on('presence.subscribe', PresenceSubscription, async (socket, { userIds }) => {
+    const fresh = userIds.filter((id) => !socket.rooms.has(presenceRoom(id)));
+    let following = 0;
+    for (const room of socket.rooms) if (room.startsWith(PRESENCE_ROOM_PREFIX)) following++;
+    if (following + fresh.length > LIMITS.presenceSubscriptionsMax) {
+      throw new AppError('bad_request', `A socket may follow at most ${LIMITS.presenceSubscriptionsMax} people's presence; unsubscribe some first`);
+    }
+    // Join before reading, so a change between the two is not missed (at worst it is heard twice).
+    await socket.join(fresh.map(presenceRoom));
+    const online = await realtime.presence.online(userIds);
+    return { online: Object.fromEntries(userIds.map((id) => [id, online.has(id)])) };
+  });
 
-    onEvent(socket, log, 'presence.unsubscribe', PresenceSubscription, async ({ userIds }) => {
-      for (const id of userIds) await socket.leave(presenceRoom(id));
-      return {};
-    });
+  realtime.on('presence.unsubscribe', PresenceSubscription, async (socket, { userIds }) => {
+    for (const id of userIds) await socket.leave(presenceRoom(id));
+    return {};
   });
 }

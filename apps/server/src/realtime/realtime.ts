@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { ClientToServerEvents, ServerToClientEvents, SessionEndedEvent } from '@parley/protocol';
 import { DeviceId, LIMITS } from '@parley/protocol';
 import type { FastifyBaseLogger } from 'fastify';
@@ -10,7 +10,8 @@ import type { User } from '../features/users/users-store.ts';
 import type { Limiter, LimiterFactory } from '../lib/limiter.ts';
 import { isAllowedOrigin, type ProxyTrust } from '../lib/origin.ts';
 import { EventLimits, type EventBudgets } from './event-limits.ts';
-import { limitEvents } from './on-event.ts';
+import { EventRouter, type EventHandler } from './on-event.ts';
+import type { ZodType } from 'zod';
 
 /** Seconds a session whose socket was dropped for flooding may not open a socket. */
 export const DROP_COOLDOWN_S = 30;
@@ -26,8 +27,14 @@ export interface SocketLimits {
 }
 import { MemoryPresenceStore, type PresenceStore, type PresentDevice } from './presence.ts';
 
+/**
+ * What a socket keeps for its life: ids and the one name a feature shows, not the session's user
+ * object (idle capacity: every byte here is paid once per connected socket).
+ */
 export interface SocketData {
-  user: User;
+  userId: string;
+  /** The person's name at connect time (a caller's name on an invite, a message's push). */
+  name: string;
   sessionId: string;
   /**
    * The client instance this socket belongs to, from the handshake's `auth.deviceId` (the web app
@@ -52,6 +59,16 @@ export const presenceRoom = (userId: string) => `${PRESENCE_ROOM_PREFIX}${userId
  * the life of every connection; socket.io's memory-usage guide discards it, and so does Parley.
  */
 const handshakeCookies = new WeakMap<object, string | undefined>();
+/** The signed-in user, from authentication until the socket's `hello` (not kept after). */
+const helloUser = new WeakMap<ParleySocket, User>();
+/**
+ * engine.io's stand-in response of a WebSocket upgrade: it holds the whole upgrade request for the
+ * life of the connection (the TCP socket's close listener keeps it), even once `request` is dropped.
+ */
+interface UpgradeResponse {
+  req: IncomingMessage | null;
+}
+const upgradeResponses = new WeakMap<IncomingMessage, UpgradeResponse>();
 
 /**
  * socket.io on the Fastify server: authenticates the handshake with the session cookie, checks the
@@ -63,7 +80,7 @@ export class Realtime {
   /** Connected sockets per user and per session on this node, for the caps. */
   private readonly userSockets = new Map<string, number>();
   private readonly sessionSockets = new Map<string, number>();
-  private readonly eventLimits: EventLimits;
+  private readonly router: EventRouter;
   private readonly cooldown: Limiter;
   private readonly onConnect: Array<(socket: ParleySocket) => void> = [];
   private readonly onDeviceGone: Array<(device: PresentDevice) => void> = [];
@@ -74,7 +91,16 @@ export class Realtime {
     private readonly log: FastifyBaseLogger,
     opts: { extraOrigins: string[]; proxies: ProxyTrust; presence?: PresenceStore; adapter?: ServerOptions['adapter']; limiters: LimiterFactory; limits: SocketLimits },
   ) {
-    this.eventLimits = new EventLimits(opts.limiters, opts.limits.events);
+    this.router = new EventRouter(new EventLimits(opts.limiters, opts.limits.events), log, {
+      // Each event is a use of the session (idle expiry); written at most once per SessionsStore.touchMs.
+      onEvent: (socket) => {
+        this.sessions.touch(socket.data.sessionId).catch((err: unknown) => this.log.warn({ err }, 'session use not recorded'));
+      },
+      onDrop: (socket) => {
+        const key = sessionKey(handshakeCookies.get(socket.conn));
+        if (key) void this.cooldown.consume(key);
+      },
+    });
     const connects = opts.limiters({ name: 'socket_connects', points: opts.limits.connectsPerAddress, durationS: 60 });
     // A session whose socket was dropped for ignoring rate_limited may not open another for a while;
     // refused before the address's budget is spent, so a flood does not use up a shared (NAT) address.
@@ -106,11 +132,21 @@ export class Realtime {
       },
     });
 
+    // engine.io middlewares see the upgrade's stand-in response: remember it, to cut it from the
+    // request once the connection is made.
+    this.io.engine.use((req: IncomingMessage, res: unknown, next: () => void) => {
+      // Only the upgrade's stand-in (a WebSocket handshake); an HTTP response needs its request.
+      if (!(res instanceof ServerResponse) && (res as Partial<UpgradeResponse> | undefined)?.req === req) upgradeResponses.set(req, res as UpgradeResponse);
+      next();
+    });
     // socket.io's own listener ran first (it registered at attach): its client already has what it
     // needs of the request; keep the cookie, drop the request (docs/performance.md, idle capacity).
     this.io.engine.on('connection', (raw: { request: IncomingMessage | null }) => {
-      handshakeCookies.set(raw, raw.request?.headers.cookie);
+      const req = raw.request;
+      handshakeCookies.set(raw, req?.headers.cookie);
       raw.request = null;
+      const res = req && upgradeResponses.get(req);
+      if (res) res.req = null;
     });
 
     this.io.use((socket, next) => {
@@ -125,7 +161,8 @@ export class Realtime {
           }
           const auth = socket.handshake.auth as { deviceId?: unknown } | undefined;
           const deviceId = DeviceId.safeParse(auth?.deviceId);
-          socket.data = { user: session.user, sessionId: session.id, deviceId: deviceId.success ? deviceId.data : socket.id };
+          socket.data = { userId: session.user.id, name: session.user.name, sessionId: session.id, deviceId: deviceId.success ? deviceId.data : socket.id };
+          helloUser.set(socket, session.user);
           next();
         })
         .catch((err: unknown) => {
@@ -155,46 +192,50 @@ export class Realtime {
     else map.set(key, n);
   }
 
-  /** Registers per-socket event handlers (called by features at start-up). */
-  handle(register: (socket: ParleySocket) => void): void {
-    this.onConnect.push(register);
+  /**
+   * Routes a client event, for every socket, to `handler` (called by features at start-up). One
+   * route per event for the whole server: a socket holds no listener of its own.
+   */
+  on<S extends ZodType, R extends object>(event: string, schema: S, handler: EventHandler<S['_output'], R>): void {
+    this.router.on(event, schema, handler);
+  }
+
+  /** Runs `fn` for each socket as it connects, before its `hello` (keep nothing per socket in it). */
+  onConnected(fn: (socket: ParleySocket) => void): void {
+    this.onConnect.push(fn);
   }
 
   private connected(socket: ParleySocket): void {
-    const { user, sessionId } = socket.data;
-    void socket.join([userRoom(user.id), sessionRoom(sessionId), deviceRoom(user.id, socket.data.deviceId)]);
-    this.count(this.userSockets, user.id, 1);
+    const { userId, sessionId, deviceId } = socket.data;
+    void socket.join([userRoom(userId), sessionRoom(sessionId), deviceRoom(userId, deviceId)]);
+    this.count(this.userSockets, userId, 1);
     this.count(this.sessionSockets, sessionId, 1);
-    const key = sessionKey(handshakeCookies.get(socket.conn));
-    limitEvents(socket, this.eventLimits, this.log, () => {
-      if (key) void this.cooldown.consume(key);
-    });
-    // Each event is a use of the session (idle expiry); written at most once per SessionsStore.touchMs.
-    socket.onAny(() => {
-      this.sessions.touch(sessionId).catch((err: unknown) => this.log.warn({ err }, 'session use not recorded'));
-    });
-    this.log.info({ userId: user.id, socketId: socket.id }, 'socket connected');
-    const deviceId = socket.data.deviceId;
-    this.presence.add(user.id, deviceId).then(
-      (first) => first && this.announce(user.id, true),
-      (err: unknown) => this.log.warn({ err, userId: user.id }, 'presence not counted'),
+    this.router.attach(socket);
+    this.log.info({ userId, socketId: socket.id }, 'socket connected');
+    this.presence.add(userId, deviceId).then(
+      (first) => first && this.announce(userId, true),
+      (err: unknown) => this.log.warn({ err, userId }, 'presence not counted'),
     );
-    for (const register of this.onConnect) register(socket);
-    socket.emit('hello', { protocolVersion: 1, user: { ...user, online: true } });
+    for (const fn of this.onConnect) fn(socket);
+    const user = helloUser.get(socket);
+    helloUser.delete(socket);
+    socket.emit('hello', { protocolVersion: 1, user: { ...user!, online: true } });
+    socket.on('disconnect', (reason) => this.disconnected(socket, reason));
+  }
 
-    socket.on('disconnect', (reason) => {
-      this.count(this.userSockets, user.id, -1);
-      this.count(this.sessionSockets, sessionId, -1);
-      this.log.info({ userId: user.id, socketId: socket.id, reason }, 'socket disconnected');
-      this.presence
-        .remove(user.id, deviceId)
-        .then(
-          (last) => last && this.announce(user.id, false),
-          (err: unknown) => this.log.warn({ err, userId: user.id }, 'presence not counted'),
-        )
-        // After the count, so whoever asks whether the device is still online anywhere hears the truth.
-        .finally(() => this.deviceGone({ userId: user.id, deviceId }));
-    });
+  private disconnected(socket: ParleySocket, reason: string): void {
+    const { userId, sessionId, deviceId } = socket.data;
+    this.count(this.userSockets, userId, -1);
+    this.count(this.sessionSockets, sessionId, -1);
+    this.log.info({ userId, socketId: socket.id, reason }, 'socket disconnected');
+    this.presence
+      .remove(userId, deviceId)
+      .then(
+        (last) => last && this.announce(userId, false),
+        (err: unknown) => this.log.warn({ err, userId }, 'presence not counted'),
+      )
+      // After the count, so whoever asks whether the device is still online anywhere hears the truth.
+      .finally(() => this.deviceGone({ userId, deviceId }));
   }
 
   /**

@@ -59,7 +59,7 @@ export class CallManager {
   }
 
   register(): void {
-    registerCallSocket(this.ctx.realtime, this, this.log);
+    registerCallSocket(this.ctx.realtime, this);
   }
 
   /** The call a user is part of, if any (for tests and diagnostics). */
