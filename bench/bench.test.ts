@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { CHAT_SMOKE, runChat } from './chat/chat.bench.ts';
 import { IDLE_SMOKE, runIdle } from './idle/idle-connect.bench.ts';
+import { LOADTEST_SMOKE, runLoadtestBench } from './loadtest/loadtest.bench.ts';
 import { SETUP_SMOKE, runSetup } from './setup/setup.bench.ts';
 import { SIGNALLING_SMOKE, runSignalling } from './signalling/signalling.bench.ts';
 
@@ -55,5 +56,15 @@ describe('benchmarks at smoke size', () => {
     // Presence goes to followers only: a connect sends each person their own hello, nothing about the others.
     expect(size!.parley.framesPerClient).toBe(1);
     expect(Number.isFinite(size!.ratios.rateVsSocketio)).toBe(true);
+  }, 180_000);
+
+  it('loadtest: every call of the load tool against Parley (as npm start runs it) completes with media both ways, and /metrics agrees', async () => {
+    const r = await runLoadtestBench(LOADTEST_SMOKE);
+    expect(r.report.details).toEqual([]);
+    expect(r.report).toMatchObject({ attempted: LOADTEST_SMOKE.calls, completed: LOADTEST_SMOKE.calls, failed: 0 });
+    expect(r.report.mediaPackets!.expected).toBeGreaterThan(0);
+    expect(r.report.mediaPackets!.received).toBe(r.report.mediaPackets!.expected);
+    expect(r.report.server).toMatchObject({ callsEnded: LOADTEST_SMOKE.calls, activeAfter: 0, agrees: true });
+    expect(r.proc.cpuSeconds).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`;
-// `-- --timeline` also prints the set-up benchmark's per-step timeline),
+// `-- --timeline` also prints the set-up benchmark's per-step timeline; `-- --only idle --before DIR`
+// also measures another checkout's server in the idle run),
 // results in bench/results/<name>.json and the table in docs/performance.md.
 // Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.
 import fs from 'node:fs';
@@ -7,6 +8,7 @@ import path from 'node:path';
 import { CHAT_FULL, CHAT_SMOKE, runChat, type ChatResult } from './chat/chat.bench.ts';
 import { IDLE_FULL, IDLE_SMOKE, runIdle, type IdleResult } from './idle/idle-connect.bench.ts';
 import { machine } from './lib/machine.ts';
+import { LOADTEST_FULL, LOADTEST_SMOKE, runLoadtestBench, type LoadtestBenchResult } from './loadtest/loadtest.bench.ts';
 import { repoRoot } from './lib/proc.ts';
 import { SETUP_FULL, SETUP_SMOKE, formatTimeline, runSetup, type SetupResult } from './setup/setup.bench.ts';
 import { SIGNALLING_FULL, SIGNALLING_SMOKE, runSignalling, type SignallingResult } from './signalling/signalling.bench.ts';
@@ -88,7 +90,10 @@ export const BENCHES: Bench[] = [
   {
     name: 'idle',
     async run(smoke) {
-      const r: IdleResult = await runIdle(smoke ? IDLE_SMOKE : IDLE_FULL, console.log);
+      // `--before DIR`: another checkout's server measured in the same run (idle-connect.bench.ts).
+      const b = process.argv.indexOf('--before');
+      const before = b > 0 ? process.argv[b + 1] : undefined;
+      const r: IdleResult = await runIdle({ ...(smoke ? IDLE_SMOKE : IDLE_FULL), ...(before ? { before } : {}) }, console.log);
       const s = r.sizes.at(-1)!;
       const { parley, socketio } = s;
       return {
@@ -97,7 +102,7 @@ export const BENCHES: Bench[] = [
           {
             benchmark: `3. Idle: extra RSS per authenticated idle socket at ${s.n.toLocaleString('en')} sockets on one node`,
             target: '≤ 10 KiB, below bare socket.io',
-            measured: `Parley ${parley.rssKbPerSocket} KiB, bare socket.io ${socketio.rssKbPerSocket} KiB (${s.ratios.rssVsSocketio}×); ${parley.connected}/${s.n} connected`,
+            measured: `Parley ${parley.rssKbPerSocket} KiB, bare socket.io ${socketio.rssKbPerSocket} KiB (${s.ratios.rssVsSocketio}×); ${parley.connected}/${s.n} connected${s.before ? `; before ${s.before.rssKbPerSocket} KiB` : ''}`,
             met: parley.finished && parley.rssKbPerSocket <= 10 && parley.rssKbPerSocket < socketio.rssKbPerSocket,
           },
           {
@@ -109,8 +114,29 @@ export const BENCHES: Bench[] = [
           {
             benchmark: '3. Idle: the server\'s own RSS before any socket (as `npm start` runs it)',
             target: '≤ 80 MB',
-            measured: `Parley ${parley.idleRssMb} MB, bare socket.io ${socketio.idleRssMb} MB`,
+            measured: `Parley ${parley.idleRssMb} MB, bare socket.io ${socketio.idleRssMb} MB${s.before ? `; before ${s.before.idleRssMb} MB` : ''}`,
             met: parley.idleRssMb <= 80,
+          },
+        ],
+      };
+    },
+  },
+  {
+    name: 'loadtest',
+    async run(smoke) {
+      const r: LoadtestBenchResult = await runLoadtestBench(smoke ? LOADTEST_SMOKE : LOADTEST_FULL, console.log);
+      const { report: t } = r;
+      const media = t.mediaPackets;
+      const server = 'unavailable' in t.server ? t.server.unavailable : `server CPU mean ${t.server.cpuMeanPct} % / peak ${t.server.cpuPeakPct} % of a core, RSS peak ${t.server.rssPeakMb} MB; /metrics: calls ended +${t.server.callsEnded}, ${t.server.activeAfter} active after (${t.server.agrees ? 'agrees' : '**disagrees**'})`;
+      const failures = Object.entries(t.failures).map(([reason, n]) => `${reason} ${n}`).join(', ');
+      return {
+        result: r,
+        rows: [
+          {
+            benchmark: `5. Load test: ${r.options.calls} calls, ${r.options.concurrency} at a time, --media, held ${r.options.durationS} s (werift devices on the same machine)`,
+            target: 'zero failures; /metrics agrees (calls ended +N, none active)',
+            measured: `${t.completed}/${t.attempted} completed, ${t.failed} failed${failures ? ` (${failures})` : ''}; media ${media ? `${media.received}/${media.expected} packets` : 'none'}; ${server}`,
+            met: t.failed === 0 && t.completed === r.options.calls && !('unavailable' in t.server) && t.server.agrees,
           },
         ],
       };

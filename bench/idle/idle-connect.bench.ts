@@ -17,7 +17,7 @@ export interface IdleOptions {
   parallel: number;
   /** A run that has not connected everyone by then stops and reports what it reached. */
   capMs: number;
-  /** Another checkout (e.g. /work/main) whose server, run from source under tsx, is measured too: "before". */
+  /** Another checkout (e.g. a worktree of main) whose server is measured too, in the same run: "before" (startParley's `source`). */
   before?: string;
 }
 
@@ -134,7 +134,7 @@ export async function runIdle(opts: IdleOptions, log: (line: string) => void = (
       let before: IdleRun | undefined;
       if (opts.before) {
         before = await parleyRun(opts.before);
-        say(`before (${opts.before}, tsx)`, before);
+        say(`before (${opts.before})`, before);
       }
       const run = await parleyRun();
       say('Parley', run);

@@ -49,25 +49,32 @@ export async function seedDatabase(n: number): Promise<{ file: string; users: Se
   }
 }
 
-let built: Promise<void> | undefined;
-/** `npm run build:server` once per benchmark process: what `npm start` runs. */
-export function buildServer(): Promise<void> {
-  built ??= new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(repoRoot, 'scripts/build-server.mjs')], { cwd: repoRoot }, (err, _out, stderr) => (err ? reject(new Error(`build-server failed: ${stderr}`)) : resolve()));
-  });
-  return built;
+const built = new Map<string, Promise<void>>();
+/** `npm run build:server` (of this checkout, or another's) once per benchmark process: what `npm start` runs. */
+export function buildServer(root = repoRoot): Promise<void> {
+  let b = built.get(root);
+  if (!b) {
+    b = new Promise((resolve, reject) => {
+      execFile(process.execPath, [path.join(root, 'scripts/build-server.mjs')], { cwd: root }, (err, _out, stderr) => (err ? reject(new Error(`build-server failed in ${root}: ${stderr}`)) : resolve()));
+    });
+    built.set(root, b);
+  }
+  return b;
 }
 
 /**
  * Parley's own entry point in a child process, on a seeded database: as `npm start` runs it (the
- * compiled apps/server/dist/main.js in plain node, built first) — or, with `source`, a checkout's
- * apps/server/src/main.ts under tsx (`npm run dev`'s way; a checkout path measures another version).
+ * compiled apps/server/dist/main.js in plain node, built first). With `source`, another checkout's
+ * server (a path measures another version): compiled the same way when that checkout has
+ * scripts/build-server.mjs, else its apps/server/src/main.ts under tsx (as `npm start` ran it then).
  */
 export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string>; source?: string }): Promise<Service> {
   const port = await freePort();
-  if (!opts.source) await buildServer();
+  const root = opts.source ?? repoRoot;
+  const compiled = fs.existsSync(path.join(root, 'scripts/build-server.mjs'));
+  if (compiled) await buildServer(root);
   return startService({
-    ...(opts.source ? { script: path.join(opts.source, 'apps/server/src/main.ts'), cwd: opts.source } : { script: 'apps/server/dist/main.js', tsx: false }),
+    ...(compiled ? { script: path.join(root, 'apps/server/dist/main.js'), tsx: false, cwd: root } : { script: path.join(root, 'apps/server/src/main.ts'), cwd: root }),
     port,
     cpu: opts.cpu,
     readyPath: '/healthz',
