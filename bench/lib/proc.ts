@@ -39,6 +39,45 @@ export interface Service {
  * Runs a TypeScript file in a child `node --import tsx` (or, with `tsx: false`, a JavaScript file
  * in plain node), waits until `url` answers HTTP. `cwd` defaults to this repository.
  */
+function readOrNull(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Whether process `pid` holds the socket listening on 127.0.0.1/0.0.0.0:`port` (Linux /proc). */
+export function listensOn(pid: number, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = readOrNull(table);
+    if (text === null) continue;
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the socket's inode.
+      if (f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A' && f[9]) inodes.add(f[9]);
+    }
+  }
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1]!)) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
+
 export async function startService(opts: { script: string; args?: string[]; nodeArgs?: string[]; env?: Record<string, string>; cpu?: number; port: number; readyPath?: string; tsx?: boolean; cwd?: string }): Promise<Service> {
   const loader = opts.tsx === false ? [] : ['--import', 'tsx'];
   const [cmd, args] = pinned(opts.cpu, process.execPath, [...(opts.nodeArgs ?? []), ...loader, opts.script, ...(opts.args ?? [])]);
@@ -54,6 +93,9 @@ export async function startService(opts: { script: string; args?: string[]; node
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${opts.script} exited with ${child.exitCode}:\n${output}`);
     try {
+      // Only our child's answer counts: on a shared machine another process may have taken the
+      // port between freePort() and the child's listen, and would answer in its place.
+      if (!listensOn(child.pid!, opts.port)) throw new Error('not listening yet');
       const res = await fetch(url + (opts.readyPath ?? '/'));
       await res.arrayBuffer();
       break;
