@@ -123,9 +123,11 @@ async function oneCall(app: App, p: Pair, o: SetupOptions): Promise<CallSample> 
   await answer.waitFor({ state: 'visible' });
   await sleep(o.ringMs);
   const profiling = process.env.BENCH_SETUP_PROFILE ? await startProfiles(p) : null;
+  const tracing = process.env.BENCH_SETUP_TRACE ? await startTrace(p, `${process.env.BENCH_SETUP_TRACE}/${app}-${Date.now()}.json`) : null;
   await answer.click();
   await Promise.all([waitFrame(p.caller), waitFrame(p.callee)]);
   if (profiling) await profiling.stop(`${process.env.BENCH_SETUP_PROFILE}/${app}-${Date.now()}`);
+  if (tracing) await tracing.stop();
   const [callerEvents, calleeEvents] = await Promise.all([events(p.caller), events(p.callee)]);
   const click = calleeEvents.filter((e) => e.step === 'click').at(-1)?.at;
   if (click === undefined) throw new Error(`${app}: the Answer click was not seen by the probe`);
@@ -165,6 +167,22 @@ async function startProfiles(p: Pair): Promise<{ stop(prefix: string): Promise<v
       }
     },
   };
+}
+
+/**
+ * BENCH_SETUP_TRACE=DIR: a Chrome trace of the whole browser (both pages' main threads, the
+ * compositor and raster threads: style, layout, paint, script) from the click to the first frames;
+ * open it in DevTools' Performance panel or ui.perfetto.dev.
+ */
+async function startTrace(p: Pair, file: string): Promise<{ stop(): Promise<void> }> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const browser = p.callee.context().browser();
+  if (!browser) throw new Error('BENCH_SETUP_TRACE needs a browser (not a persistent context)');
+  await browser.startTracing(p.callee, {
+    path: file,
+    categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'disabled-by-default-devtools.timeline.frame', 'blink', 'cc', 'toplevel', 'v8.execute'],
+  });
+  return { stop: async () => void (await browser.stopTracing()) };
 }
 
 async function hangUp(app: App, p: Pair): Promise<void> {

@@ -1,6 +1,6 @@
-import { useId, useState } from 'react';
+import { memo, useCallback, useId, useState } from 'react';
 import { Avatar } from '../../components/Avatar.tsx';
-import type { CallController, CallSnapshot, CallView as CallViewState } from './callController.ts';
+import type { CallController, CallPeer, CallSnapshot, CallView as CallViewState } from './callController.ts';
 import { formatTimer, phaseText, transportText } from './callStatus.ts';
 import { CallDetailsPanel } from './CallDetailsPanel.tsx';
 import { DevicePickers } from './DevicePickers.tsx';
@@ -30,12 +30,8 @@ export function CallView({ controller, call, devices }: CallViewProps) {
   else if (call.mediaError) status = 'Not calling yet';
   else status = phaseText(call.phase, call.direction, call.remoteRinging);
 
-  const peerCard = (
-    <div className="call-peer">
-      <Avatar name={call.peer.name} seed={call.peer.seed} size="xl" />
-      {!call.video && <p className="call-peer-name">{call.peer.name}</p>}
-    </div>
-  );
+  const onMicrophone = useCallback((id: string) => void controller.selectMicrophone(id), [controller]);
+  const onCamera = useCallback((id: string) => void controller.selectCamera(id), [controller]);
 
   return (
     <section
@@ -43,23 +39,16 @@ export function CallView({ controller, call, devices }: CallViewProps) {
       aria-label={`Call with ${call.peer.name}`}
     >
       <div className="call-stage">
-        {call.video ? (
-          <>
-            <StreamVideo className="call-remote-video" stream={call.remoteStream} label="Remote video" />
-            {(!call.remoteVideo || ended) && <div className="call-stage-cover">{peerCard}</div>}
-            {!ended &&
-              (call.cameraOn ? (
-                <StreamVideo className="call-local-video" stream={call.localStream} label="Local video" muted />
-              ) : (
-                <div className="call-local-off">{call.cameraBusy ? 'Starting camera…' : 'Camera off'}</div>
-              ))}
-          </>
-        ) : (
-          <>
-            <div className="call-stage-cover">{peerCard}</div>
-            {!ended && <StreamAudio stream={call.remoteStream} />}
-          </>
-        )}
+        <CallMedia
+          video={call.video}
+          ended={ended}
+          peer={call.peer}
+          remoteStream={call.remoteStream}
+          remoteVideo={call.remoteVideo}
+          localStream={call.localStream}
+          cameraOn={call.cameraOn}
+          cameraBusy={call.cameraBusy}
+        />
 
         <header className="call-header">
           <h2 className="call-title">{call.peer.name}</h2>
@@ -121,39 +110,94 @@ export function CallView({ controller, call, devices }: CallViewProps) {
         </div>
       ) : (
         <>
-          <div className="call-controls">
-            {!preparing && (
-              <>
-                <button type="button" className={call.muted ? 'call-control is-off' : 'call-control'} onClick={() => controller.toggleMute()}>
-                  {call.muted ? <MicOffIcon /> : <MicIcon />}
-                  <span>{call.muted ? 'Unmute' : 'Mute'}</span>
-                </button>
-                <button
-                  type="button"
-                  className={call.cameraOn ? 'call-control' : 'call-control is-off'}
-                  onClick={() => void controller.toggleCamera()}
-                  disabled={call.cameraBusy}
-                >
-                  {call.cameraOn ? <VideoIcon /> : <VideoOffIcon />}
-                  <span>{call.cameraOn ? 'Turn camera off' : 'Turn camera on'}</span>
-                </button>
-              </>
-            )}
-            <button type="button" className="call-control is-hangup" onClick={() => controller.hangup()}>
-              <HangUpIcon />
-              <span>Hang up</span>
-            </button>
-          </div>
+          <CallControls controller={controller} preparing={preparing} muted={call.muted} cameraOn={call.cameraOn} cameraBusy={call.cameraBusy} />
           {!preparing && (
-            <DevicePickers
-              microphones={devices.microphones}
-              cameras={devices.cameras}
-              onMicrophone={(id) => void controller.selectMicrophone(id)}
-              onCamera={(id) => void controller.selectCamera(id)}
-            />
+            <DevicePickers microphones={devices.microphones} cameras={devices.cameras} onMicrophone={onMicrophone} onCamera={onCamera} />
           )}
         </>
       )}
     </section>
   );
 }
+
+interface CallMediaProps {
+  video: boolean;
+  ended: boolean;
+  peer: CallPeer;
+  remoteStream: MediaStream | null;
+  remoteVideo: boolean;
+  localStream: MediaStream | null;
+  cameraOn: boolean;
+  cameraBusy: boolean;
+}
+
+/**
+ * The other person (their video, or their avatar until it plays) and one's own video. Memoised: the
+ * status line changes with every step of the set-up and every second of the timer, this only when
+ * a stream or a camera does.
+ */
+const CallMedia = memo(function CallMedia({ video, ended, peer, remoteStream, remoteVideo, localStream, cameraOn, cameraBusy }: CallMediaProps) {
+  const peerCard = (
+    <div className="call-peer">
+      <Avatar name={peer.name} seed={peer.seed} size="xl" />
+      {!video && <p className="call-peer-name">{peer.name}</p>}
+    </div>
+  );
+  if (!video) {
+    return (
+      <>
+        <div className="call-stage-cover">{peerCard}</div>
+        {!ended && <StreamAudio stream={remoteStream} />}
+      </>
+    );
+  }
+  return (
+    <>
+      <StreamVideo className="call-remote-video" stream={remoteStream} label="Remote video" />
+      {(!remoteVideo || ended) && <div className="call-stage-cover">{peerCard}</div>}
+      {!ended &&
+        (cameraOn ? (
+          <StreamVideo className="call-local-video" stream={localStream} label="Local video" muted />
+        ) : (
+          <div className="call-local-off">{cameraBusy ? 'Starting camera…' : 'Camera off'}</div>
+        ))}
+    </>
+  );
+});
+
+interface CallControlsProps {
+  controller: CallController;
+  preparing: boolean;
+  muted: boolean;
+  cameraOn: boolean;
+  cameraBusy: boolean;
+}
+
+/** Mute, camera and hang up (only hang up while the call is being prepared). */
+const CallControls = memo(function CallControls({ controller, preparing, muted, cameraOn, cameraBusy }: CallControlsProps) {
+  return (
+    <div className="call-controls">
+      {!preparing && (
+        <>
+          <button type="button" className={muted ? 'call-control is-off' : 'call-control'} onClick={() => controller.toggleMute()}>
+            {muted ? <MicOffIcon /> : <MicIcon />}
+            <span>{muted ? 'Unmute' : 'Mute'}</span>
+          </button>
+          <button
+            type="button"
+            className={cameraOn ? 'call-control' : 'call-control is-off'}
+            onClick={() => void controller.toggleCamera()}
+            disabled={cameraBusy}
+          >
+            {cameraOn ? <VideoIcon /> : <VideoOffIcon />}
+            <span>{cameraOn ? 'Turn camera off' : 'Turn camera on'}</span>
+          </button>
+        </>
+      )}
+      <button type="button" className="call-control is-hangup" onClick={() => controller.hangup()}>
+        <HangUpIcon />
+        <span>Hang up</span>
+      </button>
+    </div>
+  );
+});

@@ -1,4 +1,4 @@
-import { useId } from 'react';
+import { memo, useId } from 'react';
 import type { DevicePicker } from './callController.ts';
 
 interface DevicePickersProps {
@@ -9,15 +9,15 @@ interface DevicePickersProps {
   disabled?: boolean;
 }
 
-/** The "Microphone" and "Camera" selects, before answering and during a call. */
-export function DevicePickers({ microphones, cameras, onMicrophone, onCamera, disabled = false }: DevicePickersProps) {
+/** The "Microphone" and "Camera" selects, before answering and during a call (re-rendered only when a list, a selection or a handler changes). */
+export const DevicePickers = memo(function DevicePickers({ microphones, cameras, onMicrophone, onCamera, disabled = false }: DevicePickersProps) {
   return (
     <div className="device-pickers">
       <Picker label="Microphone" none="No microphone found" picker={microphones} onChange={onMicrophone} disabled={disabled} />
       <Picker label="Camera" none="No camera found" picker={cameras} onChange={onCamera} disabled={disabled} />
     </div>
   );
-}
+});
 
 interface PickerProps {
   label: string;

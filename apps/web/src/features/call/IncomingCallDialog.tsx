@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import { Avatar } from '../../components/Avatar.tsx';
 import type { CallController, CallSnapshot, CallView } from './callController.ts';
 import { DevicePickers } from './DevicePickers.tsx';
@@ -14,6 +14,8 @@ interface IncomingCallDialogProps {
 export function IncomingCallDialog({ controller, call, devices }: IncomingCallDialogProps) {
   const kind = call.kind === 'video' ? 'video call' : 'audio call';
   const ref = useRef<HTMLDivElement>(null);
+  const onMicrophone = useCallback((id: string) => void controller.selectMicrophone(id), [controller]);
+  const onCamera = useCallback((id: string) => void controller.selectCamera(id), [controller]);
 
   // Focus the dialog itself, not Answer: someone typing a message must not answer by pressing Enter.
   useEffect(() => {
@@ -47,8 +49,8 @@ export function IncomingCallDialog({ controller, call, devices }: IncomingCallDi
       <DevicePickers
         microphones={devices.microphones}
         cameras={devices.cameras}
-        onMicrophone={(id) => void controller.selectMicrophone(id)}
-        onCamera={(id) => void controller.selectCamera(id)}
+        onMicrophone={onMicrophone}
+        onCamera={onCamera}
         disabled={call.answering}
       />
 

@@ -181,6 +181,31 @@ describe('CallController on the real server', () => {
     expect(snap(noor).call).toBeNull();
   });
 
+  it('publishes a new snapshot only when something on screen changed, keeping the parts that did not', async () => {
+    const { dana } = await connected('video');
+    await sleep(50);
+    const before = snap(dana);
+    let notified = 0;
+    const off = dana.controller.subscribe(() => notified++);
+
+    // The engine reports a transport event, and the devices are listed again: nothing changed on screen.
+    lastPc(dana).setIceConnectionState('connected');
+    dana.controller.refreshDevices();
+    await sleep(50);
+    expect(notified).toBe(0);
+    expect(snap(dana)).toBe(before);
+
+    // A change: a new snapshot and a new call view, the untouched parts the same objects.
+    dana.controller.toggleMute();
+    expect(notified).toBe(1);
+    const after = snap(dana);
+    expect(after.call).not.toBe(before.call);
+    expect(after.call).toMatchObject({ muted: true, remoteStream: before.call!.remoteStream, peer: before.call!.peer });
+    expect(after.microphones).toBe(before.microphones);
+    expect(after.cameras).toBe(before.cameras);
+    off();
+  });
+
   it('says "Unavailable" when the person called is signed in nowhere', async () => {
     const dana = await side('dana');
     await dana.controller.startCall(peer('alex'), 'audio');

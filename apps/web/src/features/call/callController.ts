@@ -14,8 +14,9 @@ import {
   type WatchdogOptions,
 } from '@parley/call';
 import type { CallKind } from '@parley/protocol';
-import type { ActiveCall, CallPeer, CallSnapshot, CallView } from './callView.ts';
-import { listDevices, selectedDevice, type DeviceLists } from './devices.ts';
+import { browserCallLogger } from './callLog.ts';
+import type { ActiveCall, CallPeer, CallSnapshot, CallView, DevicePicker } from './callView.ts';
+import { listDevices, selectedDevice, type DeviceLists, type DeviceOption } from './devices.ts';
 import { closesAtOnce, DIAGNOSIS_DETAIL, END_DISPLAY_MS, endText } from './endReasons.ts';
 import { LocalMedia } from './localMedia.ts';
 import { acquireCallMedia, deviceIdOf, listen, stopStream, tracksOf, type DeviceChoice, type MediaAccess } from './media.ts';
@@ -39,7 +40,7 @@ export interface CallControllerOptions {
   peerConnectionFactory?: PeerConnectionFactory<MediaStreamTrack, MediaStream>;
   /** The ICE servers, fetched for every call and before every ICE restart. */
   rtcConfiguration?: () => Promise<PeerConfiguration>;
-  /** Defaults to `console`; every line is prefixed `[Call]`. */
+  /** Defaults to the console without debug lines (browserCallLogger); every line is prefixed `[Call]`. */
   logger?: Logger;
   clock?: Clock;
   timeouts?: Partial<CallTimeouts>;
@@ -78,7 +79,7 @@ export class CallController {
     this.#media = options.media;
     this.#resolvePeer = options.resolvePeer ?? (() => undefined);
     this.#tones = options.tones ?? silentTones;
-    this.#log = prefixLogger(options.logger ?? console, '[Call]');
+    this.#log = prefixLogger(options.logger ?? browserCallLogger(), '[Call]');
     this.#endDisplayMs = options.endDisplayMs ?? END_DISPLAY_MS;
     this.#agent = new CallAgent<MediaStreamTrack, MediaStream>({
       deviceId: options.deviceId,
@@ -252,7 +253,10 @@ export class CallController {
   refreshDevices(): void {
     this.#media.enumerateDevices().then(
       (infos) => {
-        this.#devices = listDevices(infos);
+        const next = listDevices(infos);
+        // Asked again at every call step: an unchanged list is no news to the screen.
+        if (sameOptions(next.microphones, this.#devices.microphones) && sameOptions(next.cameras, this.#devices.cameras)) return;
+        this.#devices = next;
         this.#publish();
       },
       (error: unknown) => this.#log.warn('enumerateDevices failed', error),
@@ -294,7 +298,7 @@ export class CallController {
     this.#active = record;
     call.on('update', () => {
       // A glare merge makes the call incoming: their name and kind now.
-      if (call.direction === 'incoming' && call.peerName) record.peer = { ...record.peer, name: call.peerName };
+      if (call.direction === 'incoming' && call.peerName && call.peerName !== record.peer.name) record.peer = { ...record.peer, name: call.peerName };
       if (call.kind === 'video') record.video = true;
       if (this.#active === record) this.#publish();
     });
@@ -397,22 +401,30 @@ export class CallController {
     this.#publish();
   }
 
+  /**
+   * A new snapshot for React, when something on screen changed. The engine reports every state and
+   * transport change; parts that did not change keep their objects, so an update that changes
+   * nothing visible renders nothing, and one that does re-renders only the parts it touched.
+   */
   #publish(): void {
     const record = this.#active;
-    const call = record ? this.#view(record) : null;
+    const previous = this.#snapshot;
+    const next = record ? this.#view(record) : null;
+    const call = next && previous.call && shallowEqual(next, previous.call) ? previous.call : next;
     const localStream = record && !record.end ? record.localStream : null;
-    this.#snapshot = {
-      call,
-      microphones: {
-        options: this.#devices.microphones,
-        selected: selectedDevice(this.#devices.microphones, this.#choice.microphoneId, deviceIdOf(tracksOf(localStream, 'audio')[0])),
-      },
-      cameras: {
-        options: this.#devices.cameras,
-        selected: selectedDevice(this.#devices.cameras, this.#choice.cameraId, deviceIdOf(tracksOf(localStream, 'video')[0])),
-      },
-    };
+    const microphones = picker(
+      previous.microphones,
+      this.#devices.microphones,
+      selectedDevice(this.#devices.microphones, this.#choice.microphoneId, deviceIdOf(tracksOf(localStream, 'audio')[0])),
+    );
+    const cameras = picker(
+      previous.cameras,
+      this.#devices.cameras,
+      selectedDevice(this.#devices.cameras, this.#choice.cameraId, deviceIdOf(tracksOf(localStream, 'video')[0])),
+    );
     this.#tones.play(call ? toneFor(call) : null);
+    if (call === previous.call && microphones === previous.microphones && cameras === previous.cameras) return;
+    this.#snapshot = { call, microphones, cameras };
     for (const listener of this.#listeners) listener();
   }
 
@@ -454,4 +466,19 @@ function toneFor(call: CallView): Tone | null {
   if (call.direction === 'incoming' && call.phase === 'ringing' && !call.answering && !call.mediaError) return 'ringtone';
   if (call.direction === 'outgoing' && call.phase === 'outgoing' && call.remoteRinging) return 'ringback';
   return null;
+}
+
+/** The previous picker when its options and selection are the same (its object then stays the same). */
+function picker(previous: DevicePicker, options: readonly DeviceOption[], selected: string | null): DevicePicker {
+  return previous.options === options && previous.selected === selected ? previous : { options, selected };
+}
+
+function sameOptions(a: readonly DeviceOption[], b: readonly DeviceOption[]): boolean {
+  return a.length === b.length && a.every((o, i) => o.id === b[i]!.id && o.label === b[i]!.label);
+}
+
+/** Same keys with identical values (the view's nested objects are the engine's or this file's, replaced when they change). */
+function shallowEqual<T extends object>(a: T, b: T): boolean {
+  const keys = Object.keys(a) as (keyof T)[];
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.is(a[k], b[k]));
 }
