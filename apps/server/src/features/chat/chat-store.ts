@@ -42,6 +42,21 @@ const INSERT_TEXT = prepared(6, (db: Db, id: string, conversationId: string, seq
 const READ_OWN = prepared(3, (db: Db, conversationId: string, userId: string, seq: number) =>
   db.updateTable('conversation_members').set({ read_seq: seq }).where('conversation_id', '=', conversationId).where('user_id', '=', userId),
 );
+const INSERT_CALL = prepared(8, (db: Db, id: string, conversationId: string, seq: number, senderId: string, body: string, kind: string, callJson: string, createdAt: number) =>
+  db.insertInto('messages').values({ id, conversation_id: conversationId, seq, sender_id: senderId, body, kind, call_json: callJson, created_at: createdAt }),
+);
+const READ_BOTH = prepared(4, (db: Db, conversationId: string, a: string, b: string, seq: number) =>
+  db.updateTable('conversation_members').set({ read_seq: seq }).where('conversation_id', '=', conversationId).where('user_id', 'in', [a, b]),
+);
+const INSERT_CONVERSATION = prepared(3, (db: Db, id: string, pairKey: string, createdAt: number) =>
+  db.insertInto('conversations').values({ id, pair_key: pairKey, last_message_at: null, created_at: createdAt }),
+);
+const INSERT_MEMBERS = prepared(3, (db: Db, conversationId: string, a: string, b: string) =>
+  db.insertInto('conversation_members').values([
+    { conversation_id: conversationId, user_id: a },
+    { conversation_id: conversationId, user_id: b },
+  ]),
+);
 const MESSAGE_BY_ID = prepared(1, (db: Db, id: string) => db.selectFrom('messages').selectAll().where('id', '=', id));
 const CONVERSATION_OF_PAIR = prepared(1, (db: Db, pairKey: string) => db.selectFrom('conversations').select('id').where('pair_key', '=', pairKey));
 
@@ -210,14 +225,8 @@ export class ChatStore {
   }
 
   private async insertConversation(tx: Db, id: string, key: string, userId: string, peerId: string): Promise<void> {
-    await tx.insertInto('conversations').values({ id, pair_key: key, last_message_at: null, created_at: Date.now() }).execute();
-    await tx
-      .insertInto('conversation_members')
-      .values([
-        { conversation_id: id, user_id: userId },
-        { conversation_id: id, user_id: peerId },
-      ])
-      .execute();
+    await INSERT_CONVERSATION.run(tx, id, key, Date.now());
+    await INSERT_MEMBERS.run(tx, id, userId, peerId);
   }
 
   private async insertCall(tx: Db, conversationId: string, record: CallRecord, calleeId: string): Promise<Message> {
@@ -235,9 +244,10 @@ export class ChatStore {
       call_json: JSON.stringify(record),
       created_at: now,
     };
-    await tx.insertInto('messages').values(row).execute();
-    const readers = record.durationS !== null ? [record.callerId, calleeId] : [record.callerId];
-    await tx.updateTable('conversation_members').set({ read_seq: seq }).where('conversation_id', '=', conversationId).where('user_id', 'in', readers).execute();
+    await INSERT_CALL.run(tx, row.id, conversationId, seq, row.sender_id, row.body, row.kind, row.call_json, now);
+    // An answered call is read by both; a missed one only by the caller.
+    if (record.durationS !== null) await READ_BOTH.run(tx, conversationId, record.callerId, calleeId, seq);
+    else await READ_OWN.run(tx, conversationId, record.callerId, seq);
     return toMessage(row);
   }
 
