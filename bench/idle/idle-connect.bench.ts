@@ -17,12 +17,18 @@ export interface IdleOptions {
   parallel: number;
   /** A run that has not connected everyone by then stops and reports what it reached. */
   capMs: number;
+  /**
+   * Milliseconds of quiet before each memory reading (the server idle, then idle with its sockets):
+   * V8's memory reducer gives back the young generation's reserve some seconds after allocation
+   * stops (~10 s after start-up here); the reading then waits until RSS stops falling.
+   */
+  settleMs: number;
   /** Another checkout (e.g. a worktree of main) whose server is measured too, in the same run: "before" (startParley's `source`). */
   before?: string;
 }
 
-export const IDLE_SMOKE: IdleOptions = { sizes: [60], perProcess: 30, parallel: 10, capMs: 30_000 };
-export const IDLE_FULL: IdleOptions = { sizes: [2000, 5000, 19_500], perProcess: 5000, parallel: 50, capMs: 120_000 };
+export const IDLE_SMOKE: IdleOptions = { sizes: [60], perProcess: 30, parallel: 10, capMs: 30_000, settleMs: 0 };
+export const IDLE_FULL: IdleOptions = { sizes: [19_500], perProcess: 5000, parallel: 50, capMs: 120_000, settleMs: 12_000 };
 
 export interface IdleRun {
   n: number;
@@ -32,8 +38,10 @@ export interface IdleRun {
   connectsPerS: number;
   /** Server RSS growth per connected socket, in KiB. */
   rssKbPerSocket: number;
-  /** The server's own RSS, idle, before the first socket, in MB. */
+  /** The server's own RSS, idle, before the first socket, in MB (settled: `settleMs`). */
   idleRssMb: number;
+  /** The same, read as soon as the server answered (start-up's young generation still held). */
+  startupRssMb: number;
   /** Frames the clients received while connecting, per client. */
   framesPerClient: number;
   finished: boolean;
@@ -65,6 +73,20 @@ function reportOf(child: ChildProcess): Promise<IdleReport> {
   });
 }
 
+/** RSS after `quietMs`, then once it has stopped falling (two readings a second apart within 0.5 MB; at most 20 s more). */
+async function settledRss(pid: number, quietMs: number): Promise<number> {
+  await new Promise((r) => setTimeout(r, quietMs));
+  let last = rssBytes(pid);
+  if (quietMs === 0) return last;
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = rssBytes(pid);
+    if (last - now < 0.5e6) return now;
+    last = now;
+  }
+  return last;
+}
+
 async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJob['identities'], opts: IdleOptions): Promise<IdleRun> {
   const shares: IdleJob['identities'][] = [];
   for (let i = 0; i < identities.length; i += opts.perProcess) shares.push(identities.slice(i, i + opts.perProcess));
@@ -72,7 +94,8 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
   try {
     await Promise.all(workers.map((w) => w.ready));
     await new Promise((r) => setTimeout(r, 300));
-    const rssBefore = rssBytes(server.pid);
+    const startupRssMb = round(rssBytes(server.pid) / 1e6, 1);
+    const rssBefore = await settledRss(server.pid, opts.settleMs);
     const idleRssMb = round(rssBefore / 1e6, 1);
     const started = Date.now();
     const deadline = started + opts.capMs;
@@ -86,7 +109,7 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
     );
     const seconds = (Date.now() - started) / 1000;
     await new Promise((r) => setTimeout(r, 1000)); // let the last frames go out before reading memory
-    const rssAfter = rssBytes(server.pid);
+    const rssAfter = await settledRss(server.pid, opts.settleMs);
     const connected = reports.reduce((s, r) => s + r.connected, 0);
     return {
       n: identities.length,
@@ -96,6 +119,7 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
       connectsPerS: round(connected / seconds, 0),
       rssKbPerSocket: round((rssAfter - rssBefore) / 1024 / Math.max(1, connected), 1),
       idleRssMb,
+      startupRssMb,
       framesPerClient: round(reports.reduce((s, r) => s + r.framesReceived, 0) / Math.max(1, connected), 1),
       finished: connected === identities.length,
     };
@@ -129,7 +153,7 @@ export async function runIdle(opts: IdleOptions, log: (line: string) => void = (
         }
       };
       const say = (name: string, r: IdleRun) =>
-        log(`idle ${n}: ${name} ${r.connected}/${n} in ${r.seconds} s = ${r.connectsPerS}/s, ${r.rssKbPerSocket} KiB/socket, idle RSS ${r.idleRssMb} MB, ${r.framesPerClient} frames/client`);
+        log(`idle ${n}: ${name} ${r.connected}/${n} in ${r.seconds} s = ${r.connectsPerS}/s, ${r.rssKbPerSocket} KiB/socket, idle RSS ${r.idleRssMb} MB (${r.startupRssMb} MB at start-up), ${r.framesPerClient} frames/client`);
       say('bare socket.io', socketio);
       let before: IdleRun | undefined;
       if (opts.before) {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '../features/users/demo-users.ts';
 import { startTestServer } from '../testing/harness.ts';
-import { passwordProblem } from './password-policy.ts';
+import { dictionary } from '@zxcvbn-ts/language-common';
+import { isCommonPassword, passwordProblem } from './password-policy.ts';
 
 describe('password policy (issue #10, defect 7)', () => {
   it.each([
@@ -18,6 +19,19 @@ describe('password policy (issue #10, defect 7)', () => {
     ['x'.repeat(201), /at most 200/],
   ])('refuses %j', (pw, why) => {
     expect(passwordProblem(pw)).toMatch(why);
+  });
+
+  it('finds every password of the package\'s list in the compact table, lower-cased, and nothing beside them', () => {
+    const list = dictionary['passwords-common'];
+    expect(list.length).toBeGreaterThan(40_000);
+    const missing = list.filter((p) => !isCommonPassword(p.toLowerCase()));
+    expect(missing).toEqual([]);
+    const listed = new Set(list.map((p) => p.toLowerCase()));
+    // Neighbours of listed words (one character more or less) that the list does not hold.
+    const near = list.slice(0, 2000).flatMap((p) => [`${p.toLowerCase()}~`, p.toLowerCase().slice(0, -1)]).filter((p) => p && !listed.has(p));
+    expect(near.length).toBeGreaterThan(500);
+    expect(near.filter((p) => isCommonPassword(p))).toEqual([]);
+    expect(isCommonPassword('')).toBe(false);
   });
 
   it.each([[DEMO_PASSWORD], ['correct horse battery staple'], ['Ünïcödé pässwörd 7']])('accepts %j', (pw) => {

@@ -1,12 +1,55 @@
+import { createRequire } from 'node:module';
 import { LIMITS } from '@parley/protocol';
-import { dictionary } from '@zxcvbn-ts/language-common';
+import type * as LanguageCommon from '@zxcvbn-ts/language-common';
 import { AppError } from './errors.ts';
 
 /**
- * The list of common passwords shipped by @zxcvbn-ts/language-common (about 49,000, from leaked
- * password corpora, most-used first). Lower-cased once at start-up.
+ * The common passwords shipped by @zxcvbn-ts/language-common (about 49,000, from leaked password
+ * corpora), lower-cased, de-duplicated and sorted, in one string ("\n" after each) with where each
+ * starts: ~0.6 MB for the server's life instead of the package's arrays (~49,000 strings, its
+ * diceware list, its compressed source) and a Set of lower-cased copies (several MB; idle
+ * capacity, docs/performance.md). The package is loaded once through `require` and let go.
  */
-const COMMON = new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()));
+interface CommonTable {
+  text: string;
+  starts: Uint32Array;
+}
+
+function loadCommon(): CommonTable {
+  const require = createRequire(import.meta.url);
+  const cached = new Set(Object.keys(require.cache));
+  const { dictionary } = require('@zxcvbn-ts/language-common') as typeof LanguageCommon;
+  const words = [...new Set(dictionary['passwords-common'].map((p) => p.toLowerCase()))].sort();
+  // Nothing else of the server uses the package: forget its modules, so their data can be collected.
+  for (const id of Object.keys(require.cache)) if (!cached.has(id)) delete require.cache[id];
+  const starts = new Uint32Array(words.length + 1);
+  let at = 0;
+  words.forEach((w, i) => {
+    starts[i] = at;
+    at += w.length + 1;
+  });
+  starts[words.length] = at;
+  // One flat string (join), not a rope of 49,000 pieces.
+  return { text: words.join('\n') + '\n', starts };
+}
+
+let common: CommonTable | undefined;
+
+/** Whether `lower` (already lower-cased) is one of the common passwords: a binary search of the table. */
+export function isCommonPassword(lower: string): boolean {
+  common ??= loadCommon();
+  const { text, starts } = common;
+  let lo = 0;
+  let hi = starts.length - 2;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const word = text.slice(starts[mid]!, starts[mid + 1]! - 1);
+    if (word === lower) return true;
+    if (word < lower) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
 
 // Control characters (C0, DEL, C1) and every Unicode space/separator.
 const BLANK_OR_CONTROL = /^[\p{Cc}\p{Z}\s]*$/u;
@@ -25,7 +68,7 @@ export function passwordProblem(password: string): string | undefined {
   const lower = password.toLowerCase();
   // "Password123!" is "password" with the usual decorations.
   const core = lower.replace(/^[\d\W_]+|[\d\W_]+$/gu, '');
-  if (COMMON.has(lower) || (core.length >= 4 && COMMON.has(core))) return 'is one of the most common passwords; choose another (a few unrelated words work well)';
+  if (isCommonPassword(lower) || (core.length >= 4 && isCommonPassword(core))) return 'is one of the most common passwords; choose another (a few unrelated words work well)';
   return undefined;
 }
 

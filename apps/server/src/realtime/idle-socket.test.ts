@@ -12,7 +12,7 @@ describe('an idle socket on the server', () => {
   });
   afterAll(async () => s?.close());
 
-  it('holds one middleware and its disconnect listener, ids in socket.data, and no upgrade request; its events are still answered', async () => {
+  it('holds one middleware and its disconnect listener, ids in socket.data, no handshake copy and no upgrade request; its events are still answered', async () => {
     const cookie = await s.login('doctor@example.com');
     const client = await s.connect(cookie, { deviceId: 'idle-test-device' });
     const [socket] = [...s.ctx.realtime.io.sockets.sockets.values()];
@@ -24,6 +24,9 @@ describe('an idle socket on the server', () => {
     expect(Object.keys(socket!.data).sort()).toEqual(['deviceId', 'name', 'sessionId', 'userId']);
     expect(socket!.data).toMatchObject({ deviceId: 'idle-test-device', name: expect.any(String) as string });
     expect(socket!.request).toBeNull();
+    // The handshake was read (auth.deviceId) and dropped: no per-socket copy of the query, date and auth.
+    expect(socket!.handshake).toMatchObject({ auth: {}, query: {}, time: '' });
+    expect(Object.isFrozen(socket!.handshake)).toBe(true);
     // engine.io's stand-in response of the WebSocket upgrade stays reachable from the TCP socket's
     // close listener for the connection's life: it must no longer hold the upgrade request.
     const tcp = (socket!.conn as unknown as { transport: { socket: { _socket: NodeJS.EventEmitter } } }).transport.socket._socket;

@@ -69,6 +69,11 @@ interface UpgradeResponse {
   req: IncomingMessage | null;
 }
 const upgradeResponses = new WeakMap<IncomingMessage, UpgradeResponse>();
+/**
+ * What every authenticated socket's `handshake` becomes: socket.io builds one per socket (a date
+ * string, the query, the auth payload, an address) and Parley reads only `auth`, once, here.
+ */
+const HANDSHAKE_READ: Socket['handshake'] = Object.freeze({ headers: Object.freeze({}), time: '', address: '', xdomain: false, secure: false, issued: 0, url: '', query: Object.freeze({}), auth: Object.freeze({}) });
 
 /**
  * socket.io on the Fastify server: authenticates the handshake with the session cookie, checks the
@@ -163,6 +168,7 @@ export class Realtime {
           const deviceId = DeviceId.safeParse(auth?.deviceId);
           socket.data = { userId: session.user.id, name: session.user.name, sessionId: session.id, deviceId: deviceId.success ? deviceId.data : socket.id };
           helloUser.set(socket, session.user);
+          (socket as { handshake: Socket['handshake'] }).handshake = HANDSHAKE_READ;
           next();
         })
         .catch((err: unknown) => {

@@ -1,10 +1,9 @@
 import type { Agent } from 'node:https';
 import type { CallKind, EndReason, PushPayload } from '@parley/protocol';
 import type { FastifyBaseLogger } from 'fastify';
-import webpush from 'web-push';
 import type { Realtime } from '../../realtime/realtime.ts';
 import type { PushStore, StoredSubscription } from './push-store.ts';
-import type { VapidKeys } from './vapid.ts';
+import { loadWebPush, type VapidKeys } from './vapid.ts';
 
 /**
  * What the call and chat features tell the push feature. Each method returns at once and never
@@ -130,6 +129,7 @@ export class PushService implements PushNotifier {
   private async send(sub: StoredSubscription, payload: PushPayload, o: { TTL: number; urgency: 'high' | 'normal'; topic: string }): Promise<void> {
     // The endpoint is a bearer capability: log its host only.
     const fields = { event: 'push.send', type: payload.type, userId: sub.userId, host: new URL(sub.endpoint).host, ttl: o.TTL, urgency: o.urgency };
+    const webpush = await loadWebPush();
     try {
       const res = await webpush.sendNotification({ endpoint: sub.endpoint, keys: sub.keys }, JSON.stringify(payload), {
         vapidDetails: { subject: this.opts.subject, publicKey: this.keys.publicKey, privateKey: this.keys.privateKey },

@@ -1,6 +1,16 @@
-import webpush from 'web-push';
+import type WebPush from 'web-push';
 import type { Db } from '../../db/database.ts';
 import type { Config } from '../../env.ts';
+
+let webPush: Promise<typeof WebPush> | undefined;
+/**
+ * web-push (with its JWT, ASN.1 and big-number code, ~0.3 MB of source kept resident) is loaded
+ * the first time a push is sent or a key pair is made, not by every node at start-up.
+ */
+export function loadWebPush(): Promise<typeof WebPush> {
+  webPush ??= import('web-push').then((m) => m.default);
+  return webPush;
+}
 
 export interface VapidKeys {
   publicKey: string;
@@ -17,7 +27,7 @@ export async function loadVapidKeys(db: Db, config: Config['push']): Promise<Vap
   if (config.vapid) return { ...config.vapid, source: 'env' };
   const stored = await db.selectFrom('vapid_keys').select(['public_key', 'private_key']).where('id', '=', 1).executeTakeFirst();
   if (stored) return { publicKey: stored.public_key, privateKey: stored.private_key, source: 'database' };
-  const made = webpush.generateVAPIDKeys();
+  const made = (await loadWebPush()).generateVAPIDKeys();
   await db
     .insertInto('vapid_keys')
     .values({ id: 1, public_key: made.publicKey, private_key: made.privateKey, created_at: Date.now() })
