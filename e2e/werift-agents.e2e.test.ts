@@ -78,8 +78,10 @@ describe('two werift devices in Node call each other through the real server', (
 
     const danaPhases = phases(answer);
     const danaRemote = remoteTracks(answer);
+    // Dana listens for the channel on her connection as it is made: with the offer in the invite, the
+    // connection (and the channel) can open before her accept is acknowledged.
+    const danaChannel = dana.nextPeerConnection().then((pc) => acceptDataChannel(pc, 'chat'));
     expect(await answer.accept(danaMedia.stream)).toBe(true);
-    const danaChannel = acceptDataChannel(dana.peerConnection!, 'chat');
 
     await Promise.all([waitPhase(call, 'connected'), waitPhase(answer, 'connected')]);
     expect(alexPhases).toEqual(['outgoing', 'connecting', 'connected']);

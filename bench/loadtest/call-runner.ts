@@ -2,7 +2,7 @@
 // answer, connected, data channel messages both ways (and RTP both ways with --media), held for
 // the duration, hung up — and what went wrong, as one of the report's reasons.
 import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
-import type { MediaStreamTrack, RTCDataChannel, RTCPeerConnection } from 'werift';
+import type { MediaStreamTrack, RTCDataChannel } from 'werift';
 import type { LoadDevice, WeriftAgentCall } from './device.ts';
 import type { CallOutcome, FailureReason } from './report.ts';
 
@@ -109,9 +109,13 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
       callerChannel = openDataChannel(pc, LABEL, plan.setupTimeoutMs);
       callerChannel.catch(() => undefined);
     };
-    let calleePc!: (pc: RTCPeerConnection) => void;
-    const calleePcP = new Promise<RTCPeerConnection>((r) => (calleePc = r));
-    callee.onNextPeerConnection = calleePc;
+    // The callee listens for the channel on its connection as the engine makes it (when it answers):
+    // the offer travels in the invite, so the channel can open before the accept is acknowledged.
+    let calleeChannel: Promise<RTCDataChannel> | undefined;
+    callee.onNextPeerConnection = (pc) => {
+      calleeChannel = acceptDataChannel(pc, LABEL, plan.setupTimeoutMs);
+      calleeChannel.catch(() => undefined);
+    };
 
     const incoming = callee.nextIncoming(plan.setupTimeoutMs);
     incoming.catch(() => undefined);
@@ -136,12 +140,11 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
 
     const answeredAt = performance.now();
     if (!(await calleeCall.accept(local.callee.stream))) throw new CallFailure('ended_before_connected', `the call stopped ringing before the answer (${calleeCall.end?.reason})`);
-    const calleeChannel = calleePcP.then((pc) => acceptDataChannel(pc, LABEL, plan.setupTimeoutMs));
-    calleeChannel.catch(() => undefined);
     await Promise.all([untilConnected(callerCall, plan.setupTimeoutMs), untilConnected(calleeCall, plan.setupTimeoutMs)]);
     outcome.answerToConnectedMs = performance.now() - answeredAt;
 
     if (!callerChannel) throw new CallFailure('data_channel', 'the engine made no peer connection on the caller');
+    if (!calleeChannel) throw new CallFailure('data_channel', 'the engine made no peer connection on the callee');
     const [chA, chB] = await withTimeout(Promise.all([callerChannel, calleeChannel]), plan.setupTimeoutMs, 'data_channel', 'the data channel did not open');
     const talkA = chatter(chA, plan.dataPerS);
     const talkB = chatter(chB, plan.dataPerS);

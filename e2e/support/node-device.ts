@@ -97,6 +97,14 @@ export class NodeDevice {
     this.agent.start();
   }
 
+  /**
+   * The next peer connection the engine creates on this device (on the callee: when it answers).
+   * Subscribe to its data channel here, before the answer: the channel can open before accept() resolves.
+   */
+  nextPeerConnection(): Promise<RTCPeerConnection> {
+    return new Promise((resolve) => (this.#onNextPeerConnection = resolve));
+  }
+
   /** Signs `user` in on `serverUrl` and connects the device's socket. */
   static async signIn(label: string, serverUrl: string, user: TestUser, options: NodeDeviceOptions = {}): Promise<NodeDevice> {
     const res = await fetch(`${serverUrl}/api/auth/login`, {
