@@ -154,7 +154,9 @@ export function writeTable(resultsDir: string, doc: string): void {
   for (const b of BENCHES) {
     const file = path.join(resultsDir, `${b.name}.json`);
     if (!fs.existsSync(file)) continue;
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows: Row[]; machine: string; at: string };
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows?: Row[]; machine: string; at: string };
+    // A file written by something else (e.g. `npm run loadtest -- --json`) has no rows: not a benchmark's.
+    if (!Array.isArray(saved.rows)) continue;
     rows.push(...saved.rows.map((r) => ({ ...r, measured: `${r.measured} (${saved.at.slice(0, 10)})` })));
     machines.add(saved.machine);
   }
