@@ -1,14 +1,11 @@
-// Journey f: ICE candidates that reach a device before the description they belong to.
+// Journey f: ICE candidates that reach a device before the offer or answer they belong to.
 //
 // The old bug: candidates that arrived before setRemoteDescription were added too early, failed,
-// and were lost, so the call never connected. The descriptions travel in the invite (the caller's
-// offer) and the accept (the callee's answer), and the candidates trickle on their own: the
-// caller's right after its invite, while it rings; the callee's right after its accept. Here the
-// test holds back the frame carrying the description on its way to one device while letting the
-// candidates through, and the call must still connect with media both ways. Connecting alone would
-// not prove it (on loopback, checks from the other side reveal the peer anyway), so the delayed
-// device must also know the peer's signalled host candidates, and its engine must say it queued the
-// early candidates and flushed them.
+// and were lost, so the call never connected. Here the test holds back the description on its way
+// to one device while letting the candidates through, and the call must still connect with media
+// both ways. Connecting alone would not prove it (on loopback, checks from the other side reveal the
+// peer anyway), so the delayed device must also know the peer's signalled host candidates, and its
+// engine must say it queued the early candidates and flushed them.
 import { describe, expect, test } from 'vitest';
 import {
   answerCall,
@@ -27,7 +24,7 @@ import { ALEX, DANA } from './support/users.ts';
 
 const journey = useJourney();
 
-/** How late the invite or accept reaches the page; candidates follow it within milliseconds. */
+/** How late the offer or answer reaches the page; candidates follow the description within milliseconds. */
 const HOLD_MS = 1_500;
 /** The engine's lines about the queue (packages/call/src/peer.ts). */
 const QUEUED_LOG = /Queued candidates: \d+/;
@@ -35,15 +32,12 @@ const FLUSHED_LOG = /Flushing (\d+) queued/;
 
 describe('ICE candidates before the description', () => {
   for (const side of ['callee', 'caller'] as const) {
-    // The frame that carries the description: the invite (with the offer) to the callee, the accept
-    // (with the answer) to the caller.
-    const heldEvent = side === 'callee' ? 'call.invite' : 'call.accept';
-    const held = side === 'callee' ? 'the invite with the offer' : 'the accept with the answer';
+    const held = side === 'callee' ? 'the offer' : 'the answer';
     test(`${held} reaches the ${side} ${HOLD_MS} ms after its candidates, and the call still connects`, async () => {
       const admin = await callDevice(journey, 'admin');
       const doctor = await callDevice(journey, 'doctor');
       const delayed = side === 'callee' ? doctor : admin;
-      const delay = await delaySignalling(delayed, [heldEvent], HOLD_MS);
+      const delay = await delaySignalling(delayed, ['call.offer', 'call.answer'], HOLD_MS);
 
       await Promise.all([signIn(admin, journey.server.url, ALEX), signIn(doctor, journey.server.url, DANA)]);
       await Promise.all([openConversation(admin, 'Dana', DANA.name), openConversation(doctor, 'Alex', ALEX.name)]);
@@ -53,7 +47,8 @@ describe('ICE candidates before the description', () => {
       await Promise.all([waitConnected(admin), waitConnected(doctor)]);
       await expectMediaBothWays(`ice buffering (${side})`, { name: 'admin', page: admin }, { name: 'doctor', page: doctor }, 'video');
 
-      // The scenario really happened: the description was held and candidates overtook it.
+      // The scenario really happened: a description was held and candidates overtook it.
+      const heldEvent = side === 'callee' ? 'call.offer' : 'call.answer';
       expect(delay.held[heldEvent] ?? 0, `${heldEvent} frames held back on the ${side}`).toBeGreaterThanOrEqual(1);
       expect(delay.iceWhileHeld, `call.ice frames delivered to the ${side} while ${heldEvent} was held`).toBeGreaterThan(0);
 

@@ -35,9 +35,6 @@ export interface CallAgentEvents<Track extends TrackLike, Stream extends StreamL
 }
 
 const SERVER_EVENTS = Object.keys(CALL_SERVER_SCHEMAS) as CallServerEventName[];
-/** Calls whose candidates may wait for their invite at once, and candidates per call. */
-const EARLY_CALLS = 4;
-const EARLY_PER_CALL = 50;
 /** Stands for "no media" when a merged call must be answered only to be hung up. */
 const NO_MEDIA = { id: 'none', getTracks: () => [] };
 
@@ -68,13 +65,6 @@ export class CallAgent<Track extends TrackLike = TrackLike, Stream extends Strea
   readonly #host: CallHost<Track, Stream>;
   #offs: (() => void)[] = [];
   #current: AgentCall<Track, Stream> | null = null;
-  /**
-   * The caller's candidates for a call with no session here yet: the server relays them to every
-   * ringing device right after the invite, and the invite may not have made a session (held for
-   * invite glare until our own invite's ack, or held up on its way). Kept for the invite, for a
-   * few calls at most.
-   */
-  readonly #early = new Map<string, IncomingCallSignal[]>();
   /** The ICE servers last fetched: what a call gets when a fetch fails. */
   #lastConfiguration: PeerConfiguration = {};
 
@@ -172,11 +162,6 @@ export class CallAgent<Track extends TrackLike = TrackLike, Stream extends Strea
       this.#onInvite(signal.payload);
       return;
     }
-    if (signal.type === 'call.ice') {
-      this.#keepEarly(signal);
-      return;
-    }
-    this.#early.delete(callId);
     const current = this.#current;
     if (current?.heldInvite?.callId === callId && (type === 'call.cancel' || type === 'call.ended' || type === 'call.reject')) {
       this.#log.info(`${type} for the held call ${callId.slice(0, 8)}: forgotten`);
@@ -205,34 +190,13 @@ export class CallAgent<Track extends TrackLike = TrackLike, Stream extends Strea
     this.#current = call;
     const session = this.#session(invite.callId, call);
     // The engine rings: it sends call.ringing and arms its own ring timeout.
-    this.#deliverInvite(session, invite);
-    this.safeEmit('incoming', call);
-  }
-
-  #keepEarly(signal: IncomingCallSignal): void {
-    const callId = signal.payload.callId;
-    let held = this.#early.get(callId);
-    if (!held) {
-      if (this.#early.size >= EARLY_CALLS) this.#early.delete(this.#early.keys().next().value!);
-      held = [];
-      this.#early.set(callId, held);
-      this.#log.debug(`call.ice for call ${callId.slice(0, 8)} before its invite: kept for it`);
-    }
-    if (held.length < EARLY_PER_CALL) held.push(signal);
-  }
-
-  /** The invite, then the candidates that came before it, to the session made for it. */
-  #deliverInvite(session: CallSession<Track, Stream>, invite: CallInviteEvent): void {
     session.handleSignal({ type: 'call.invite', payload: invite });
-    const early = this.#early.get(invite.callId) ?? [];
-    this.#early.delete(invite.callId);
-    for (const signal of early) session.handleSignal(signal);
+    this.safeEmit('incoming', call);
   }
 
   /** Already in a call: decline this one as busy, without ever ringing or telling the caller it rang. */
   #rejectBusy(invite: CallInviteEvent): void {
     this.#log.info(`Invite ${invite.callId.slice(0, 8)} from ${invite.fromName} while in a call: busy`);
-    this.#early.delete(invite.callId);
     const session = this.#session(invite.callId, null, (signal) => signal.type !== 'call.ringing');
     session.handleSignal({ type: 'call.invite', payload: invite });
     session.reject('busy');
@@ -298,14 +262,13 @@ export class CallAgent<Track extends TrackLike = TrackLike, Stream extends Strea
     // Nothing rings: the server counts this device's answer as given.
     const session = this.#session(invite.callId, call, (signal) => signal.type !== 'call.ringing');
     before?.();
-    this.#deliverInvite(session, invite);
+    session.handleSignal({ type: 'call.invite', payload: invite });
     session.accept(stream, configuration);
   }
 
   /** The server merged us into a call after we had already hung up: answer and hang up at once. */
   #hangUpMerged(merged: CallInviteEvent): void {
     this.#log.info(`Call ${merged.callId.slice(0, 8)} was merged after we hung up: hanging it up`);
-    this.#early.delete(merged.callId);
     const session = this.#session(merged.callId, null);
     session.handleSignal({ type: 'call.invite', payload: merged });
     session.accept(NO_MEDIA as unknown as Stream, this.#lastConfiguration);

@@ -134,13 +134,12 @@ describe('CallSession: caller', () => {
     const c = await outgoingCall('video');
     expect(c.session.state).toBe('outgoing');
     expect(c.session.direction).toBe('outgoing');
-    // The invite carries the offer, made before anything rang (an accept without an answer gets it again below);
-    // its candidates (two and the end) follow it while it rings.
+    // The invite carries the offer, made before anything rang (an accept without an answer gets it again below).
     expect(c.signals[0]).toMatchObject({
       type: 'call.invite',
       payload: { callId: c.callId, deviceId: 'alice-laptop', toUserId: BOB, kind: 'video', offer: expect.stringMatching(/^v=0/) },
     });
-    expect(c.signals.map((s) => s.type)).toEqual(['call.invite', 'call.ice', 'call.ice', 'call.ice']);
+    expect(c.signals).toHaveLength(1);
     expect(c.fakes.instances).toHaveLength(1);
 
     const ringing: string[] = [];

@@ -14,7 +14,7 @@ import { prefixLogger, systemClock, type Clock, type Logger, type PeerConfigurat
 /** The session as the web app holds it. */
 export type BrowserCallSession = CallSession<MediaStreamTrack, MediaStream>;
 
-type TimerName = 'ring' | 'offer';
+type TimerName = 'ring' | 'gather';
 type Closing = { type: 'call.cancel' | 'call.reject' | 'call.hangup'; reason: EndReason };
 
 /**
@@ -39,7 +39,7 @@ export class CallSession<
   readonly #timers: Timers<TimerName>;
 
   #local: { track: Track; streams: Stream[] }[] = [];
-  /** Signals held until accept() (callee) or the call.accept (caller) lets them be used: ACCEPTS' `hold`. */
+  /** Offer and candidates from the caller device that arrived while still ringing (see accept()). */
   #early: IncomingCallSignal[] = [];
   /** The first negotiation's SDP: the offer in the invite, the answer in the accept. */
   readonly #handoff: OfferHandoff;
@@ -70,7 +70,7 @@ export class CallSession<
       invite: () => {
         const { callId, peerUserId, kind } = this.facts;
         if (this.facts.state !== 'outgoing' || callId === null || !peerUserId || !kind) return null;
-        this.#timers.disarm('offer');
+        this.#timers.disarm('gather');
         return { callId, deviceId: this.deviceId, toUserId: peerUserId, kind };
       },
       declineFailed: () => this.#finish('negotiation_failed', 'local', { type: 'call.reject', reason: 'internal_error' }),
@@ -94,9 +94,10 @@ export class CallSession<
       this.#local = params.localStream.getTracks().map((track) => ({ track, streams: [params.localStream] }));
       if (this.#local.length === 0) this.#log.warn('start() without local tracks: there will be nothing to offer');
       this.#move('dial');
-      // The offer leaves with the invite, its candidates after it (no path or a slow offer: it follows the answer).
+      // The offer is made and gathered now, before anything rings, and leaves with the invite; when
+      // no path can be made here, it is made on the answer instead.
       if (this.#local.length > 0 && this.#openPath(false, true)) {
-        this.#timers.arm('offer', this.#timeouts.offerWaitMs, () => this.#handoff.sendInvite());
+        this.#timers.arm('gather', this.#timeouts.offerGatherMs, () => this.#handoff.sendInvite());
       } else {
         this.#handoff.sendInvite();
       }
@@ -127,7 +128,9 @@ export class CallSession<
       this.facts.answeredAt = this.#clock.now();
       // With the invite's offer, call.accept leaves with the answer to it: no round trip after the click.
       if (!this.path || !this.#handoff.accept(this.path)) this.#send({ type: 'call.accept', payload: this.#ids() });
-      this.#replayEarly();
+      const early = this.#early;
+      this.#early = [];
+      for (const signal of early) this.#handleSignal(signal);
     });
   }
 
@@ -291,9 +294,9 @@ export class CallSession<
     this.#perform(action, signal);
   }
 
-  /** Descriptions, candidates and hang-ups count only from the peer device (held ones: when replayed). */
+  /** Descriptions, candidates and hang-ups count only from the peer device. */
   #fromPeer(action: SignalAction, signal: IncomingCallSignal): boolean {
-    if (action !== 'apply' && action !== 'peer_hangup') return true;
+    if (action !== 'apply' && action !== 'hold' && action !== 'peer_hangup') return true;
     const from = 'fromDeviceId' in signal.payload ? signal.payload.fromDeviceId : undefined;
     if (from === this.facts.peerDeviceId) return true;
     this.#log.warn(`${signal.type} from device ${from}, not the peer device: ignored`);
@@ -323,6 +326,8 @@ export class CallSession<
         this.#finish('answered_elsewhere', 'remote', null);
         return;
       case 'hold':
+        // A server that answers on this device's behalf (invite glare) lets the caller's offer race
+        // our accept(); it is applied right after accept().
         if (this.#early.length < 200) this.#early.push(signal);
         return;
       case 'apply':
@@ -367,12 +372,6 @@ export class CallSession<
     this.#move('remote_accept');
     this.facts.answeredAt = this.#clock.now();
     if (early) this.#handoff.remoteAccept(early, answer);
-    this.#replayEarly();
-  }
-
-  /** The held signals go through the dispatcher again, now that the peer device is known. */
-  #replayEarly(): void {
-    for (const signal of this.#early.splice(0)) this.#handleSignal(signal);
   }
 
   #apply(signal: IncomingCallSignal): void {
@@ -380,7 +379,7 @@ export class CallSession<
     if (!path) return;
     if (signal.type === 'call.offer' || signal.type === 'call.answer') {
       path.applyDescription({ type: signal.type === 'call.offer' ? 'offer' : 'answer', sdp: signal.payload.sdp });
-    } else if (signal.type === 'call.ice' && !this.#handoff.repeated(signal.payload.candidate)) {
+    } else if (signal.type === 'call.ice') {
       path.addRemoteCandidate(signal.payload.candidate);
     }
   }

@@ -8,14 +8,18 @@ import type { IceCandidateInit, Logger, RemoteDescription } from './webrtc.ts';
 const MAX_HELD = 200;
 
 /**
- * Local ICE candidates that cannot be sent yet: the caller's until its invite (with the offer) has
- * left; the callee's until its `call.accept` (which carries the answer) has left. The ones already
- * written into the SDP that went out are not sent again.
+ * Local ICE candidates that cannot be sent yet: the caller's, gathered with the offer that goes in
+ * the invite, until a device answers; the callee's, until its `call.accept` (which carries the
+ * answer) has left. The ones already written into the SDP that went out are not sent again.
  */
 export class HeldCandidates {
   #held: (IceCandidateInit | null)[] = [];
   #inSdp = new Set<string>();
+  /** Gathering finished (the null candidate came). */
+  complete = false;
+
   hold(candidate: IceCandidateInit | null): void {
+    if (candidate === null) this.complete = true;
     if (this.#held.length < MAX_HELD) this.#held.push(candidate);
   }
 
@@ -60,13 +64,12 @@ export interface HandoffHost {
 }
 
 /**
- * The SDP hand-off of a call's first negotiation (docs/decisions/009-offer-in-invite.md), as
- * Matrix does it: the caller makes its offer before the invite and sends it in the invite; its
- * candidates trickle after it while it rings (the server hands them to every ringing device); the
- * callee that answers answers that offer in its `call.accept`, so after the Answer click one
- * message is enough. Candidates without anyone to go to are held meanwhile. Either side falls back
- * to the old order (the offer after the accept) when the other has no offer to give or take: an
- * older app, a glare merge, an offer that could not be made.
+ * The SDP hand-off of a call's first negotiation (docs/decisions/008-offer-in-invite.md), as
+ * Matrix does it: the caller makes and gathers its offer before the invite and sends it in the
+ * invite; the callee that answers answers that offer in its `call.accept`, so after the Answer
+ * click one message is enough. Candidates without anyone to go to are held meanwhile. Either side
+ * falls back to the old order (the offer after the accept) when the other has no offer to give
+ * or take: an older app, a glare merge, an offer that could not be made.
  */
 export class OfferHandoff {
   readonly #host: HandoffHost;
@@ -75,16 +78,10 @@ export class OfferHandoff {
   #invited = false;
   /** Caller: the path made its first offer before the answer. */
   #offerMade = false;
-  /** Caller: that offer went with the invite (so its candidates may follow while it rings). */
-  #offerSent = false;
   /** Callee: the caller's offer from the invite, for accept(). */
   #inviteOffer: string | null = null;
   /** Callee: answering the invite's offer; call.accept leaves with the answer once it is made. */
   #acceptPending = false;
-  /** Caller: the candidates sent while it rang, for the device that answers (see remoteAccept). */
-  #trickled: (IceCandidateInit | null)[] = [];
-  /** Callee: the caller's candidates given to the path once (JSON), to skip their repeat. */
-  #given: Set<string> | null = null;
 
   constructor(host: HandoffHost) {
     this.#host = host;
@@ -95,10 +92,7 @@ export class OfferHandoff {
     return this.#invited;
   }
 
-  /**
-   * Caller: the invite leaves, with the offer when there is one; the candidates found so far follow
-   * it at once (the server handles one socket's events in order, so they find the call ringing).
-   */
+  /** Caller: the invite leaves, with the offer and the candidates gathered so far when there is one. */
   sendInvite(): void {
     const payload = this.#invited ? null : this.#host.invite();
     if (!payload) return;
@@ -107,14 +101,11 @@ export class OfferHandoff {
     if (offer !== null) this.#held.sentWith(offer);
     else this.#host.log().info('The invite leaves without an offer: the offer follows the answer');
     this.#host.send({ type: 'call.invite', payload: offer !== null ? { ...payload, offer } : payload });
-    this.#offerSent = offer !== null;
-    if (this.#offerSent) for (const candidate of this.#held.drain()) this.#trickle(candidate);
   }
 
   /** Callee: the invite's offer (undefined: the caller sent none). */
   ringing(offer: string | undefined): void {
     this.#inviteOffer = offer ?? null;
-    this.#given = new Set();
   }
 
   /**
@@ -130,11 +121,7 @@ export class OfferHandoff {
     return true;
   }
 
-  /**
-   * Caller, on call.accept: apply the answer it carries, or send our offer now; then the held
-   * candidates, and again those sent while it rang: the answering device may have connected after
-   * they went (a phone woken by a push), and one it already has is simply known twice.
-   */
+  /** Caller, on call.accept: apply the answer it carries, or send our offer now; then the held candidates. */
   remoteAccept(path: HandoffPath, answer: string | undefined): void {
     path.answered();
     if (answer !== undefined) {
@@ -147,35 +134,25 @@ export class OfferHandoff {
         this.#host.send({ type: 'call.offer', payload: { ...this.#host.ids(), sdp: offer } });
       }
     }
-    const trickled = this.#trickled;
-    this.#trickled = [];
-    for (const candidate of trickled) this.#host.send({ type: 'call.ice', payload: { ...this.#host.ids(), candidate } });
     this.#sendHeld();
   }
 
-  /**
-   * A local candidate: the caller's goes once its invite (with the offer) is out, also while it
-   * rings; the callee's once the call is answered and its accept is out. Held before.
-   */
+  /** A local candidate: sent when the call is answered and its accept is out, held before. */
   candidate(candidate: IceCandidateInit | null, answered: boolean): void {
-    const ringing = this.#host.state() === 'outgoing';
-    if (ringing && this.#offerSent) {
-      this.#trickle(candidate);
-      return;
-    }
     if (answered && !this.#acceptPending) {
       this.#host.send({ type: 'call.ice', payload: { ...this.#host.ids(), candidate } });
       return;
     }
     this.#held.hold(candidate);
+    if (candidate === null && this.#offerMade) this.sendInvite();
   }
 
   /** A local description of the first negotiation; true when it was the hand-off's to send (or hold). */
   description(description: LocalDescription): boolean {
     if (this.#host.state() === 'outgoing' && description.type === 'offer' && !this.#invited) {
-      // The offer for the invite: it leaves now; its candidates trickle after it.
+      // The offer for the invite: it leaves once gathered (or at offerGatherMs).
       this.#offerMade = true;
-      this.sendInvite();
+      if (this.#held.complete) this.sendInvite();
       return true;
     }
     if (this.#host.state() === 'outgoing' && description.type === 'offer') {
@@ -209,25 +186,6 @@ export class OfferHandoff {
     this.#acceptPending = false;
     this.#host.declineFailed();
     return true;
-  }
-
-  /**
-   * Callee: whether a remote candidate is the repeat of one already given, which the caller sends
-   * again after the accept (see remoteAccept): skipped once, so a later one (an ICE restart's) goes.
-   */
-  repeated(candidate: IceCandidateInit | null): boolean {
-    const given = this.#given;
-    if (given === null) return false;
-    const key = JSON.stringify(candidate);
-    if (given.delete(key)) return true;
-    if (given.size < MAX_HELD) given.add(key);
-    return false;
-  }
-
-  /** Caller, while it rings: to every ringing device, and kept for the one that answers. */
-  #trickle(candidate: IceCandidateInit | null): void {
-    if (this.#trickled.length < MAX_HELD) this.#trickled.push(candidate);
-    this.#host.send({ type: 'call.ice', payload: { ...this.#host.ids(), candidate } });
   }
 
   #sendHeld(): void {

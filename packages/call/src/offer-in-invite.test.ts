@@ -1,4 +1,4 @@
-// The first negotiation's SDP travels with the invite and the accept (docs/decisions/009-offer-in-invite.md):
+// The first negotiation's SDP travels with the invite and the accept (docs/decisions/008-offer-in-invite.md):
 // a caller and callee sessions on fake peer connections, with the test carrying the signals as the server would.
 import { CALL_CLIENT_SCHEMAS, CALL_SERVER_SCHEMAS } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
@@ -51,31 +51,23 @@ function ringingDevice(deviceId: string, invite: OutgoingCallSignal) {
 }
 
 describe('the offer in the invite', () => {
-  it('the caller offers with the invite, its candidates trickle while it rings; the callee answers in call.accept; media connects both ways', async () => {
+  it('the caller offers with the invite; the callee answers in call.accept; nothing else crosses before ICE, and media connects both ways', async () => {
     const { caller, callId, invite } = await calling();
-    // The invite carries the offer (made before anything rang); its candidates (two and the end) follow it at once.
-    expect(caller.types()).toEqual(['call.invite', 'call.ice', 'call.ice', 'call.ice']);
+    // The invite carries the offer (made and gathered before it left); the candidates wait for a device.
+    expect(caller.types()).toEqual(['call.invite']);
     const offer = (invite.payload as { offer?: string }).offer;
     expect(offer).toMatch(/^v=0/);
     expect(caller.pc().localDescription?.sdp).toBe(offer);
-    const trickled = caller.signals.slice(1);
 
     // Ringing longer than connectMs (18 s) is not a failed connection: that clock starts on the answer.
     caller.clock.advance(30_000);
     expect(caller.session.state).toBe('outgoing');
 
-    // The ringing device holds the caller's candidates: no peer connection before the click.
     const callee = ringingDevice('bob-phone', invite);
-    for (const ice of trickled) callee.session.handleSignal(relayed(ice, ALICE));
-    await settle();
     expect(callee.types()).toEqual(['call.ringing']);
     expect(callee.fakes.instances).toHaveLength(0);
     callee.session.accept(fakeMedia('audio'));
     await settle();
-    // The held candidates waited behind the offer in the peer's queue, then went in.
-    expect(callee.logger.has('Queued candidates: 3')).toBe(true);
-    expect(callee.logger.has('Flushing 3 queued ICE candidates')).toBe(true);
-    expect(callee.pc().addedCandidates).toHaveLength(3);
     // One call.accept with the answer, then its candidates: no call.answer of its own.
     expect(callee.types()[1]).toBe('call.accept');
     expect(callee.types().slice(2).every((t) => t === 'call.ice')).toBe(true);
@@ -85,50 +77,23 @@ describe('the offer in the invite', () => {
     const answer = (accept.payload as { answer?: string }).answer;
     expect(answer).toBe(callee.pc().localDescription?.sdp);
 
-    // The callee's candidates overtake its accept on the way to the caller: held until the accept is in.
-    for (const ice of callee.signals.filter((s) => s.type === 'call.ice')) caller.session.handleSignal(relayed(ice, BOB));
-    await settle();
-    expect(caller.pc().addedCandidates).toHaveLength(0);
     caller.session.handleSignal(relayed(accept, BOB));
     await settle();
     expect(caller.session.state).toBe('connecting');
     expect(caller.pc().callsOf('setRemoteDescription')).toEqual([[{ type: 'answer', sdp: answer }]]);
-    expect(caller.logger.has('Flushing 3 queued ICE candidates')).toBe(true);
-    expect(caller.pc().addedCandidates).toHaveLength(3);
-    // No offer after the accept; the ringing candidates again, for a device that came late. This one
-    // had them: it does not add them twice.
-    expect(caller.types()).toEqual(['call.invite', ...Array(6).fill('call.ice')]);
-    for (const ice of caller.signals.slice(4)) callee.session.handleSignal(relayed(ice, ALICE));
+    // No offer after the accept; the held candidates (2 and the end) go now.
+    expect(caller.types()).toEqual(['call.invite', 'call.ice', 'call.ice', 'call.ice']);
+    for (const ice of caller.signals.filter((s) => s.type === 'call.ice')) callee.session.handleSignal(relayed(ice, ALICE));
+    for (const ice of callee.signals.filter((s) => s.type === 'call.ice')) caller.session.handleSignal(relayed(ice, BOB));
     await settle();
     expect(callee.pc().addedCandidates).toHaveLength(3);
+    expect(caller.pc().addedCandidates).toHaveLength(3);
 
     caller.pc().connect();
     callee.pc().connect();
     expect([caller.session.state, callee.session.state]).toEqual(['connected', 'connected']);
     expect(caller.session.callId).toBe(callId);
     expect([...caller.invalid, ...callee.invalid]).toEqual([]);
-  });
-
-  it('a device that connected while it rang (no ringing candidates) gets them after its accept', async () => {
-    const { caller, invite } = await calling();
-    const late = ringingDevice('bob-tablet', invite);
-    late.session.accept(fakeMedia('audio'));
-    await settle();
-    caller.session.handleSignal(relayed(late.signals[1]!, BOB));
-    await settle();
-    for (const ice of caller.signals.slice(4)) late.session.handleSignal(relayed(ice, ALICE));
-    await settle();
-    expect(late.pc().addedCandidates).toHaveLength(3);
-  });
-
-  it('candidates from another device than the one that answered are dropped once the accept says who it is', async () => {
-    const { caller, invite } = await calling();
-    const ice = { callId: invite.payload.callId, fromUserId: BOB, candidate: { candidate: 'candidate:7 1 udp 2122260223 10.0.0.7 50007 typ host', sdpMid: '0', sdpMLineIndex: 0 } };
-    caller.session.handleSignal({ type: 'call.ice', payload: { ...ice, fromDeviceId: 'bob-tablet' } });
-    caller.session.handleSignal(relayed({ type: 'call.accept', payload: { callId: invite.payload.callId, deviceId: 'bob-phone' } } as OutgoingCallSignal, BOB, { answer: 'v=0\r\na=ice-ufrag:b\r\n' }));
-    await settle();
-    expect(caller.pc().addedCandidates).toHaveLength(0);
-    expect(caller.logger.has('call.ice from device bob-tablet, not the peer device: ignored')).toBe(true);
   });
 
   it('every ringing device gets the offer, only the one that answers uses it; the others stop as answered elsewhere', async () => {
@@ -151,30 +116,27 @@ describe('the offer in the invite', () => {
     const { caller, invite } = await calling();
     caller.session.handleSignal(relayed({ type: 'call.accept', payload: { callId: invite.payload.callId, deviceId: 'bob-phone' } } as OutgoingCallSignal, BOB));
     await settle();
-    expect(caller.types()).toEqual(['call.invite', 'call.ice', 'call.ice', 'call.ice', 'call.offer', 'call.ice', 'call.ice', 'call.ice']);
-    expect((caller.signals[4]!.payload as { sdp: string }).sdp).toBe((invite.payload as { offer?: string }).offer);
+    expect(caller.types()).toEqual(['call.invite', 'call.offer', 'call.ice', 'call.ice', 'call.ice']);
+    expect((caller.signals[1]!.payload as { sdp: string }).sdp).toBe((invite.payload as { offer?: string }).offer);
   });
 
-  it('an offer not made within offerWaitMs follows the answer: the invite leaves without it, its candidates wait', async () => {
+  it('the invite waits for gathering at most offerGatherMs, then leaves with what there is; later candidates follow the answer', async () => {
     const caller = party('alice-laptop');
     caller.session.start({ toUserId: BOB, kind: 'audio', localStream: fakeMedia('audio'), callId: crypto.randomUUID() });
-    const pc = caller.pc();
-    const setLocal = pc.setLocalDescription.bind(pc);
-    let release = (): void => undefined;
-    pc.setLocalDescription = () => new Promise<void>((resolve) => (release = () => resolve(setLocal())));
+    caller.pc().autoGather = false;
     await settle();
-    caller.clock.advance(999);
+    expect(caller.signals).toEqual([]);
+    caller.clock.advance(299);
     expect(caller.signals).toEqual([]);
     caller.clock.advance(1);
     expect(caller.types()).toEqual(['call.invite']);
-    expect(caller.signals[0]!.payload).not.toHaveProperty('offer');
-    release();
+    expect((caller.signals[0]!.payload as { offer?: string }).offer).toMatch(/^v=0/);
+    caller.pc().emitCandidate({ candidate: 'candidate:9 1 udp 2122260223 10.0.0.9 50009 typ host', sdpMid: '0', sdpMLineIndex: 0 });
     await settle();
-    // Made while it rings: nothing trickles for an offer nobody has.
     expect(caller.types()).toEqual(['call.invite']);
-    caller.session.handleSignal(relayed({ type: 'call.accept', payload: { callId: caller.session.callId!, deviceId: 'bob-phone' } } as OutgoingCallSignal, BOB));
+    caller.session.handleSignal(relayed({ type: 'call.accept', payload: { callId: caller.session.callId!, deviceId: 'bob-phone' } } as OutgoingCallSignal, BOB, { answer: 'v=0\r\na=ice-ufrag:b\r\n' }));
     await settle();
-    expect(caller.types()).toEqual(['call.invite', 'call.offer', 'call.ice', 'call.ice', 'call.ice']);
+    expect(caller.signals.slice(1).map((s) => (s.payload as { candidate?: { candidate: string } }).candidate?.candidate)).toEqual(['candidate:9 1 udp 2122260223 10.0.0.9 50009 typ host']);
   });
 
   it('a caller whose offer cannot be made invites without one and negotiates after the answer', async () => {
@@ -227,6 +189,7 @@ describe('HeldCandidates', () => {
     const sdp = `v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=${a.candidate}\r\na=end-of-candidates\r\n`;
     expect(candidateLines(sdp)).toEqual([a.candidate]);
     held.sentWith(sdp);
+    expect(held.complete).toBe(true);
     expect(held.drain()).toEqual([b, null]);
     expect(held.drain()).toEqual([]);
   });

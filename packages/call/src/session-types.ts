@@ -52,10 +52,11 @@ export const DEFAULT_CALL_TIMEOUTS = {
   /** Caller: no device answered → call.cancel(no_answer). */
   ringMs: 45_000,
   /**
-   * Caller: the invite carries the SDP offer and leaves as soon as it is made, its candidates
-   * trickling after it; an offer not made within this long follows the answer instead.
+   * Caller: the invite carries the SDP offer with the candidates gathered so far. It waits for
+   * gathering to finish, at most this long; candidates found later follow as call.ice once a
+   * device answers.
    */
-  offerWaitMs: 1_000,
+  offerGatherMs: 300,
   /** Callee: still ringing with no word from the caller or server → stop ringing (no_answer). */
   incomingRingMs: 60_000,
   /** From answer to the first connected media path → connection_failed (with a diagnosis): well inside 20 s. */

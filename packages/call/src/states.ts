@@ -75,9 +75,7 @@ export function transition(from: CallState, trigger: CallTrigger): CallState {
  * - `end`: the server or the peer ended the call; the payload's reason is the end reason.
  * - `declined_elsewhere`: another device of mine declined; this one stops ringing as declined.
  * - `answered_elsewhere`: another device of mine answered.
- * - `hold`: kept for later: the caller's candidates while ringing, or its offer racing our accept
- *   (glare merge), until accept(); the answering device's candidates that overtook its
- *   call.accept, until that is in.
+ * - `hold`: the caller's offer or candidate overtook our accept (glare merge); kept for accept().
  * - `apply`: a description or candidate from the peer device, for the peer connection.
  * - `peer_hangup`: the peer device hung up.
  */
@@ -110,8 +108,6 @@ export const ACCEPTS = {
     'call.reject': 'end',
     'call.busy': 'end',
     'call.ended': 'end',
-    // The answering device's candidates, relayed after its call.accept, may overtake it on the way.
-    'call.ice': 'hold',
   },
   ringing: {
     'call.answered_elsewhere': 'answered_elsewhere',

@@ -126,16 +126,6 @@ describe('the call lifecycle, state by state', () => {
     ]);
   });
 
-  it("while it rings, the calling device's candidates go to every callee device; nothing else is relayed", () => {
-    const candidate = { candidate: 'candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host', sdpMid: '0', sdpMLineIndex: 0 };
-    const out = run(ringing, { type: 'relay', from: alex, event: 'call.ice', body: { candidate } });
-    expect(out.refusal).toBeUndefined();
-    expect(out.call).toBe(ringing);
-    expect(out.emits).toEqual([{ to: { user: 'u-dana' }, event: 'call.ice', payload: { callId: 'c1', fromUserId: 'u-alex', fromDeviceId: 'a1', candidate } }]);
-    expect(run(ringing, { type: 'relay', from: alex, event: 'call.answer', body: { sdp: 'v=0' } }).refusal?.code).toBe('conflict');
-    expect(run(ringing, { type: 'relay', from: dana1, event: 'call.ice', body: { candidate } }).refusal?.code).toBe('forbidden');
-  });
-
   it('a decline on one device declines on all, and is recorded', () => {
     const out = run(ringing, { type: 'reject', from: dana1, reason: 'declined' });
     expect(out.call).toBeNull();

@@ -84,7 +84,7 @@ export const ACCEPTS: { none: typeof NONE; ringing: Row; accepted: Row } = {
     accept: answered,
     reject: rejected,
     cancel: cancelled,
-    relay: relayedWhileRinging,
+    relay: NOT_ANSWERED,
     stats: NOT_ANSWERED,
     hangup: NOT_ANSWERED,
     resume: NOT_ANSWERED,
@@ -310,20 +310,6 @@ function relayed(c: ActiveCall, e: EventOf<'relay'>): Step {
     call: c,
     emits: [{ to: { device: to }, event: e.event, payload: { ...from(c.id, e.from), ...e.body } as Emit['payload'] }],
     effects: [e.event === 'call.ice' ? log('call.ice', c.id, { from: e.from.userId, to: to.userId }, 'debug') : log(e.event, c.id, fields)],
-  };
-}
-
-/**
- * While it rings only the calling device's candidates are relayed, to every device of the callee:
- * they belong to the offer the invite carried (docs/decisions/009-offer-in-invite.md), so the
- * device that answers has them all on the click. Descriptions wait for the answer.
- */
-function relayedWhileRinging(c: ActiveCall, e: EventOf<'relay'>): Step {
-  if (e.event !== 'call.ice' || e.from.userId !== c.caller.userId) return { call: c, emits: [], effects: [], refusal: { code: 'conflict', message: 'The call has not been answered yet' } };
-  return {
-    call: c,
-    emits: [{ to: { user: c.callee.userId }, event: 'call.ice', payload: { ...from(c.id, e.from), ...e.body } as Emit['payload'] }],
-    effects: [log('call.ice', c.id, { from: e.from.userId, to: c.callee.userId, ringing: true }, 'debug')],
   };
 }
 

@@ -323,9 +323,7 @@ describe('CallController on the real server', () => {
       expect(call(dana).mediaError).toEqual({ message: 'No camera found', canContinueAudioOnly: true });
       await dana.controller.continueAudioOnly();
       await until(() => dana.sent.length > 0, 'the invite');
-      // The invite, then only its candidates while it rings.
-      expect(dana.sent[0]).toBe('call.invite');
-      expect(dana.sent.slice(1).filter((t) => t !== 'call.ice')).toEqual([]);
+      expect(dana.sent).toEqual(['call.invite']);
       expect(call(dana)).toMatchObject({ kind: 'audio', video: false, mediaError: null });
     });
 
