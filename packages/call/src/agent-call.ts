@@ -65,9 +65,7 @@ export class AgentCall<Track extends TrackLike = TrackLike, Stream extends Strea
     this.#peerUserId = init.peerUserId;
     this.#kind = init.kind;
     this.#peerName = init.peerName ?? null;
-    // Fetched now, while the caller gets media or the callee's device rings, so that neither waits
-    // for it later (TURN credentials outlive any ring).
-    this.#configuration = host.configuration();
+    if (init.direction === 'outgoing') this.#configuration = host.configuration();
   }
 
   protected override onListenerError(event: string, error: unknown): void {
@@ -145,12 +143,12 @@ export class AgentCall<Track extends TrackLike = TrackLike, Stream extends Strea
   }
 
   /**
-   * Callee: answer with `stream`, on ICE servers fetched when the call began to ring. Resolves
-   * false (and the stream is not taken) when the call stopped ringing meanwhile.
+   * Callee: answer with `stream`, on ICE servers fetched for this answer. Resolves false (and the
+   * stream is not taken) when the call stopped ringing meanwhile.
    */
   async accept(stream: Stream): Promise<boolean> {
     if (this.phase !== 'ringing') return false;
-    const configuration = await (this.#configuration ?? this.#host.configuration());
+    const configuration = await this.#host.configuration();
     const session = this.#session;
     if (!session || session.state !== 'ringing' || this.#end) return false;
     this.#localStream = stream;

@@ -1,8 +1,6 @@
 import { CALL_CLIENT_SCHEMAS, CALL_SERVER_SCHEMAS, type CallKind, type EndReason } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { CallSession } from './call.ts';
-import { candidateType } from './diagnosis.ts';
-import type { CallEnd, CallSessionOptions, IncomingCallSignal, OutgoingCallSignal } from './session-types.ts';
+import { CallSession, candidateType, type CallEnd, type CallSessionOptions, type IncomingCallSignal, type OutgoingCallSignal } from './call.ts';
 import { CallError } from './errors.ts';
 import type { CallState } from './states.ts';
 import { ManualClock, RecordingLogger } from './testing/clock.ts';
@@ -74,13 +72,12 @@ function incoming<T extends IncomingCallSignal['type']>(
   return { type, payload: CALL_SERVER_SCHEMAS[type].parse(payload) } as IncomingCallSignal;
 }
 
-/** A caller whose invite is out (it leaves once its offer is made and gathered). */
-async function outgoingCall(kind: CallKind = 'video', options: PartyOptions = {}) {
+/** A caller whose invite is out. */
+function outgoingCall(kind: CallKind = 'video', options: PartyOptions = {}) {
   const p = party('alice-laptop', options);
   const localStream = fakeMedia(kind);
   const callId = crypto.randomUUID();
   p.session.start({ toUserId: BOB, kind, localStream, callId });
-  await settle();
   const from = (deviceId = 'bob-phone') => ({ callId, fromUserId: BOB, fromDeviceId: deviceId });
   return { ...p, callId, localStream, from };
 }
@@ -117,7 +114,7 @@ const hostCandidate = (port: number) => ({ candidate: `candidate:1 1 udp 1 192.0
 
 /** A caller that is connected. */
 async function connectedCaller() {
-  const c = await outgoingCall('audio');
+  const c = outgoingCall('audio');
   c.session.handleSignal(incoming('call.accept', c.from()));
   await settle();
   const offer = c.sent('call.offer')[0]!;
@@ -131,16 +128,14 @@ async function connectedCaller() {
 
 describe('CallSession: caller', () => {
   it('invites, hears ringing, offers on accept, queues and flushes ICE, connects', async () => {
-    const c = await outgoingCall('video');
+    const c = outgoingCall('video');
     expect(c.session.state).toBe('outgoing');
     expect(c.session.direction).toBe('outgoing');
-    // The invite carries the offer, made before anything rang (an accept without an answer gets it again below).
-    expect(c.signals[0]).toMatchObject({
+    expect(c.signals[0]).toEqual({
       type: 'call.invite',
-      payload: { callId: c.callId, deviceId: 'alice-laptop', toUserId: BOB, kind: 'video', offer: expect.stringMatching(/^v=0/) },
+      payload: { callId: c.callId, deviceId: 'alice-laptop', toUserId: BOB, kind: 'video' },
     });
-    expect(c.signals).toHaveLength(1);
-    expect(c.fakes.instances).toHaveLength(1);
+    expect(c.fakes.instances).toHaveLength(0);
 
     const ringing: string[] = [];
     c.session.on('remoteRinging', (deviceId) => ringing.push(deviceId));
@@ -194,8 +189,8 @@ describe('CallSession: caller', () => {
     expect(p.invalid).toEqual([]);
   });
 
-  it('ignores an accept from a user who is not the callee', async () => {
-    const c = await outgoingCall();
+  it('ignores an accept from a user who is not the callee', () => {
+    const c = outgoingCall();
     c.session.handleSignal(incoming('call.accept', { ...c.from(), fromUserId: crypto.randomUUID() }));
     expect(c.session.state).toBe('outgoing');
   });
@@ -249,7 +244,7 @@ describe('CallSession: callee', () => {
 });
 
 describe('CallSession: every end has its reason', () => {
-  type Case = [string, () => (Party & { callId: string }) | Promise<Party & { callId: string }>, (p: Party & { callId: string }) => void, EndReason, CallEnd['by'], OutgoingCallSignal['type'] | null];
+  type Case = [string, () => Party & { callId: string }, (p: Party & { callId: string }) => void, EndReason, CallEnd['by'], OutgoingCallSignal['type'] | null];
   const cases: Case[] = [
     ['caller: callee declined', () => outgoingCall(), (c) => c.session.handleSignal(incoming('call.reject', { callId: c.callId, fromUserId: BOB, fromDeviceId: 'bob-phone', reason: 'declined' })), 'declined', 'remote', null],
     ['caller: callee device busy', () => outgoingCall(), (c) => c.session.handleSignal(incoming('call.reject', { callId: c.callId, fromUserId: BOB, fromDeviceId: 'bob-phone', reason: 'busy' })), 'busy', 'remote', null],
@@ -278,7 +273,7 @@ describe('CallSession: every end has its reason', () => {
   ];
 
   it.each(cases)('%s', async (_name, make, act, reason, by, closing) => {
-    const c = await make();
+    const c = make();
     const before = c.signals.length;
     act(c);
     await settle();
@@ -406,7 +401,7 @@ describe('CallSession: ICE restart and reconnect', () => {
   it('fetches fresh ICE servers before every restart and restarts on them', async () => {
     const configs = [{ iceServers: [{ urls: 'turn:turn.example.test:3478', username: '2:alice', credential: 'fresh' }] }];
     const refreshed: number[] = [];
-    const c = await outgoingCall('audio', {
+    const c = outgoingCall('audio', {
       refreshConfiguration: async () => {
         refreshed.push(c.clock.now());
         return configs[0]!;
@@ -468,7 +463,7 @@ describe('CallSession: a call that never connects says why', () => {
   });
 
   it('resume() tells the server this device is still in the call, and nothing outside one', async () => {
-    const ringing = await outgoingCall();
+    const ringing = outgoingCall();
     ringing.session.resume();
     expect(ringing.sent('call.resume')).toEqual([]);
     const c = await connectedCaller();
@@ -509,7 +504,7 @@ describe('CallSession: a call that never connects says why', () => {
   });
 
   it('reportQuality() sends the measurement in a call only', async () => {
-    const ringing = await outgoingCall();
+    const ringing = outgoingCall();
     const quality = { path: 'relay', protocol: 'udp', rttMs: 42, lossPct: 0.5 } as const;
     ringing.session.reportQuality(quality);
     expect(ringing.sent('call.stats')).toEqual([]);
@@ -520,7 +515,7 @@ describe('CallSession: a call that never connects says why', () => {
   });
 
   it('manual restartIce() is allowed only in a call', async () => {
-    const c = await outgoingCall();
+    const c = outgoingCall();
     expect(() => c.session.restartIce()).toThrow(CallError);
     const d = await connectedCaller();
     d.session.restartIce();
@@ -529,8 +524,8 @@ describe('CallSession: a call that never connects says why', () => {
 });
 
 describe('CallSession: guards and robustness', () => {
-  it('public methods refuse the wrong state with CallError(invalid_state)', async () => {
-    const c = await outgoingCall();
+  it('public methods refuse the wrong state with CallError(invalid_state)', () => {
+    const c = outgoingCall();
     expect(() => c.session.accept(fakeMedia('audio'))).toThrow(expect.objectContaining({ reason: 'invalid_state' }));
     expect(() => c.session.reject()).toThrow(CallError);
     expect(() => c.session.start({ toUserId: BOB, kind: 'audio', localStream: fakeMedia('audio') })).toThrow(
@@ -541,8 +536,8 @@ describe('CallSession: guards and robustness', () => {
     expect(() => c.session.hangup()).not.toThrow();
   });
 
-  it('drops messages for another call, out of place, or after the end', async () => {
-    const c = await outgoingCall();
+  it('drops messages for another call, out of place, or after the end', () => {
+    const c = outgoingCall();
     c.session.handleSignal(incoming('call.accept', { ...c.from(), callId: crypto.randomUUID() }));
     expect(c.session.state).toBe('outgoing');
     c.session.handleSignal(incoming('call.answered_elsewhere', c.from()));
@@ -573,7 +568,7 @@ describe('CallSession: guards and robustness', () => {
     expect(p.logger.messages('error').filter((m) => m.includes('threw')).length).toBeGreaterThanOrEqual(4);
   });
 
-  it('delivers events only after each step, so re-entrant calls keep signals in causal order', async () => {
+  it('delivers events only after each step, so re-entrant calls keep signals in causal order', () => {
     const p = party('bob-phone');
     // The UI answers from inside the state listener, before the engine has "finished" ringing.
     p.session.on('state', (state) => {
@@ -587,27 +582,14 @@ describe('CallSession: guards and robustness', () => {
       ['connecting', 'ringing'],
     ]);
 
-    // A hangup from the very first state event still follows the invite (sent at once: with no
-    // track there is no offer to wait for).
+    // A hangup from the very first state event still follows the invite.
     const q = party('alice-laptop');
     q.session.on('state', (state) => {
       if (state === 'outgoing') q.session.hangup();
     });
-    q.session.start({ toUserId: BOB, kind: 'audio', localStream: new FakeStream([]) });
+    q.session.start({ toUserId: BOB, kind: 'audio', localStream: fakeMedia('audio') });
     expect(q.signals.map((s) => s.type)).toEqual(['call.invite', 'call.cancel']);
     expect(q.ends).toEqual([{ reason: 'cancelled', by: 'local' }]);
-
-    // With media the invite waits for its offer; a hangup before it left tells nobody anything.
-    const r = party('alice-laptop');
-    r.session.on('state', (state) => {
-      if (state === 'outgoing') r.session.hangup();
-    });
-    r.session.start({ toUserId: BOB, kind: 'audio', localStream: fakeMedia('audio') });
-    await settle();
-    expect(r.signals).toEqual([]);
-    expect(r.ends).toEqual([{ reason: 'cancelled', by: 'local' }]);
-    expect(r.pc().closed).toBe(true);
-    expect(r.clock.pending).toBe(0);
   });
 
   it('reports each remote track once, even when the connection repeats ontrack', async () => {
@@ -630,8 +612,8 @@ describe('CallSession: guards and robustness', () => {
     expect(c.pc().addedCandidates).toEqual([hostCandidate(1)]);
   });
 
-  it('discard() ends without a signal and leaves the local tracks running (invite merged into the peer call)', async () => {
-    const c = await outgoingCall('audio');
+  it('discard() ends without a signal and leaves the local tracks running (invite merged into the peer call)', () => {
+    const c = outgoingCall('audio');
     const count = c.signals.length;
     c.session.discard();
     expect(c.signals).toHaveLength(count);

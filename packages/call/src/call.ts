@@ -1,20 +1,34 @@
 import type { CallClientEventName, CallQuality, EndReason, ErrorCode, HangupReason, RejectReason } from '@parley/protocol';
 import type { ConnectionDiagnosis } from './diagnosis.ts';
 import { CallSessionInfo } from './session-info.ts';
-import { OfferHandoff } from './early-offer.ts';
 import { CallError, describeError } from './errors.ts';
 import { MediaPath } from './media-path.ts';
 import type { LocalDescription } from './peer.ts';
 import type { CallEnd, CallSessionEvents, CallSessionOptions, CallTimeouts, IncomingCallSignal, OutgoingCallSignal, StartCallParams } from './session-types.ts';
 import { DEFAULT_CALL_TIMEOUTS } from './session-types.ts';
-import { acceptedAction, allows, HANGUP, isAnswered, refusalEnd, transition, type CallCommand, type CallTrigger, type SignalAction } from './states.ts';
+import { acceptedAction, allows, HANGUP, isAnswered, transition, type CallCommand, type CallTrigger, type SignalAction } from './states.ts';
 import { StepQueue, Timers } from './steps.ts';
-import { prefixLogger, systemClock, type Clock, type Logger, type PeerConfiguration, type PeerConnectionFactory, type StatsReportLike, type StreamLike, type TrackLike } from './webrtc.ts';
+import {
+  prefixLogger,
+  systemClock,
+  type Clock,
+  type Logger,
+  type PeerConfiguration,
+  type PeerConnectionFactory,
+  type StatsReportLike,
+  type StreamLike,
+  type TrackLike,
+} from './webrtc.ts';
+
+export { DEFAULT_CALL_TIMEOUTS } from './session-types.ts';
+export type { CallEnd, CallSessionEvents, CallSessionOptions, CallTimeouts, IncomingCallSignal, OutgoingCallSignal, StartCallParams } from './session-types.ts';
+export { candidateType } from './diagnosis.ts';
+export type { CandidateType, ConnectionDiagnosis } from './diagnosis.ts';
 
 /** The session as the web app holds it. */
 export type BrowserCallSession = CallSession<MediaStreamTrack, MediaStream>;
 
-type TimerName = 'ring' | 'gather';
+type TimerName = 'ring';
 type Closing = { type: 'call.cancel' | 'call.reject' | 'call.hangup'; reason: EndReason };
 
 /**
@@ -41,8 +55,6 @@ export class CallSession<
   #local: { track: Track; streams: Stream[] }[] = [];
   /** Offer and candidates from the caller device that arrived while still ringing (see accept()). */
   #early: IncomingCallSignal[] = [];
-  /** The first negotiation's SDP: the offer in the invite, the answer in the accept. */
-  readonly #handoff: OfferHandoff;
 
   constructor(options: CallSessionOptions<Track, Stream>) {
     super();
@@ -57,24 +69,6 @@ export class CallSession<
     this.#timeouts = { ...DEFAULT_CALL_TIMEOUTS, ...options.timeouts };
     this.#stopLocalTracksOnEnd = options.stopLocalTracksOnEnd ?? true;
     this.#timers = new Timers(this.#clock, () => this.#log, (callback) => this.#steps.run(callback));
-    this.#handoff = new OfferHandoff({
-      log: () => this.#log,
-      state: () => this.facts.state,
-      path: () => this.path,
-      dropPath: () => {
-        this.path?.close();
-        this.path = null;
-      },
-      send: (signal) => this.#send(signal),
-      ids: () => this.#ids(),
-      invite: () => {
-        const { callId, peerUserId, kind } = this.facts;
-        if (this.facts.state !== 'outgoing' || callId === null || !peerUserId || !kind) return null;
-        this.#timers.disarm('gather');
-        return { callId, deviceId: this.deviceId, toUserId: peerUserId, kind };
-      },
-      declineFailed: () => this.#finish('negotiation_failed', 'local', { type: 'call.reject', reason: 'internal_error' }),
-    });
   }
 
   protected override onListenerError(event: string, error: unknown): void {
@@ -94,13 +88,10 @@ export class CallSession<
       this.#local = params.localStream.getTracks().map((track) => ({ track, streams: [params.localStream] }));
       if (this.#local.length === 0) this.#log.warn('start() without local tracks: there will be nothing to offer');
       this.#move('dial');
-      // The offer is made and gathered now, before anything rings, and leaves with the invite; when
-      // no path can be made here, it is made on the answer instead.
-      if (this.#local.length > 0 && this.#openPath(false, true)) {
-        this.#timers.arm('gather', this.#timeouts.offerGatherMs, () => this.#handoff.sendInvite());
-      } else {
-        this.#handoff.sendInvite();
-      }
+      this.#send({
+        type: 'call.invite',
+        payload: { callId: this.facts.callId, deviceId: this.deviceId, toUserId: params.toUserId, kind: params.kind },
+      });
       this.#timers.arm('ring', this.#timeouts.ringMs, () => {
         this.#log.info('Nobody answered');
         this.#finish('no_answer', 'local', { type: 'call.cancel', reason: 'no_answer' });
@@ -126,8 +117,7 @@ export class CallSession<
       }
       this.#move('accept');
       this.facts.answeredAt = this.#clock.now();
-      // With the invite's offer, call.accept leaves with the answer to it: no round trip after the click.
-      if (!this.path || !this.#handoff.accept(this.path)) this.#send({ type: 'call.accept', payload: this.#ids() });
+      this.#send({ type: 'call.accept', payload: this.#ids() });
       const early = this.#early;
       this.#early = [];
       for (const signal of early) this.#handleSignal(signal);
@@ -274,8 +264,19 @@ export class CallSession<
     this.#steps.run(() => {
       if (this.facts.state === 'ended') return;
       this.#log.warn(`server refused ${type}: ${code}`);
-      const reason = refusalEnd(type, code, this.facts.state);
-      if (reason) this.#finish(reason, 'remote', null, undefined, code);
+      if (type === 'call.invite') {
+        const unreachable = code === 'not_found' || code === 'recipient_inactive';
+        this.#finish(unreachable ? 'unavailable' : 'internal_error', 'remote', null, undefined, code);
+      } else if (type === 'call.accept') {
+        const reason = code === 'conflict' ? 'answered_elsewhere' : code === 'not_found' ? 'cancelled' : 'internal_error';
+        this.#finish(reason, 'remote', null, undefined, code);
+      } else if (type === 'call.resume' && code === 'not_found' && isAnswered(this.facts.state)) {
+        // The server says the call is over (it ended while this device was away).
+        this.#finish('peer_disconnected', 'remote', null, undefined, code);
+      }
+      // Anything else refused (an ICE candidate or a measurement racing a server restart, before
+      // call.resume has rebuilt the call) is not the end of the call: media does not pass through
+      // the server, and the server ends calls itself with call.ended when they are really over.
     });
   }
 
@@ -314,7 +315,7 @@ export class CallSession<
         this.#emit('remoteRinging', signal.payload.fromDeviceId);
         return;
       case 'remote_accept':
-        if (signal.type === 'call.accept') this.#onRemoteAccept(signal.payload.fromUserId, signal.payload.fromDeviceId, signal.payload.answer);
+        if (signal.type === 'call.accept') this.#onRemoteAccept(signal.payload.fromUserId, signal.payload.fromDeviceId);
         return;
       case 'end':
         this.#finish(signal.type === 'call.busy' ? 'busy' : (signal.payload as { reason: EndReason }).reason, 'remote', null);
@@ -351,27 +352,24 @@ export class CallSession<
     this.facts.peerUserId = e.fromUserId;
     this.facts.peerDeviceId = e.fromDeviceId;
     this.facts.peerName = e.fromName;
-    this.#handoff.ringing(e.offer);
     this.#move('invited');
     this.#send({ type: 'call.ringing', payload: this.#ids() });
     this.#timers.arm('ring', this.#timeouts.incomingRingMs, () => this.#finish('no_answer', 'local', null));
   }
 
-  #onRemoteAccept(fromUserId: string, fromDeviceId: string, answer: string | undefined): void {
+  #onRemoteAccept(fromUserId: string, fromDeviceId: string): void {
     if (fromUserId !== this.facts.peerUserId) {
       this.#log.warn(`call.accept from user ${fromUserId}, not the callee: ignored`);
       return;
     }
     this.#timers.disarm('ring');
     this.facts.peerDeviceId = fromDeviceId;
-    const early = this.path;
-    if (!early && !this.#openPath(false)) {
+    if (!this.#openPath(false)) {
       this.#finish('internal_error', 'local', { type: 'call.hangup', reason: 'internal_error' });
       return;
     }
     this.#move('remote_accept');
     this.facts.answeredAt = this.#clock.now();
-    if (early) this.#handoff.remoteAccept(early, answer);
   }
 
   #apply(signal: IncomingCallSignal): void {
@@ -384,7 +382,7 @@ export class CallSession<
     }
   }
 
-  #openPath(polite: boolean, beforeAnswer = false): boolean {
+  #openPath(polite: boolean): boolean {
     let path: MediaPath<Track, Stream>;
     try {
       path = new MediaPath<Track, Stream>({
@@ -392,7 +390,6 @@ export class CallSession<
         configuration: this.rtcConfiguration,
         refreshConfiguration: this.#refreshConfiguration,
         polite,
-        beforeAnswer,
         logger: this.#log,
         clock: this.#clock,
         timeouts: this.#timeouts,
@@ -404,7 +401,7 @@ export class CallSession<
     this.path = path;
     const step = (fn: () => void) => this.#steps.run(fn);
     path.on('description', (description) => step(() => this.#onLocalDescription(description)));
-    path.on('candidate', (candidate) => step(() => this.path === path && this.#handoff.candidate(candidate, isAnswered(this.facts.state))));
+    path.on('candidate', (candidate) => step(() => this.#send({ type: 'call.ice', payload: { ...this.#ids(), candidate } })));
     path.on('track', (track, streams) => this.#emit('track', track, streams));
     path.on('remoteStream', (stream) => this.#emit('remoteStream', stream));
     path.on('transport', (ice, connection) => this.#emit('transport', ice, connection));
@@ -415,7 +412,6 @@ export class CallSession<
     );
     path.on('negotiationFailed', (error, fatal) =>
       step(() => {
-        if (this.path !== path || this.#handoff.negotiationFailed(error)) return;
         // Before the media path is up nothing works without this negotiation; later, the old one still does.
         if (fatal) this.#finish('negotiation_failed', 'local', { type: 'call.hangup', reason: 'negotiation_failed' });
         else this.#log.warn(`renegotiation failed; keeping the current media: ${error.message}`);
@@ -426,7 +422,7 @@ export class CallSession<
   }
 
   #onLocalDescription(description: LocalDescription): void {
-    if (this.#handoff.description(description) || !isAnswered(this.facts.state)) return;
+    if (!isAnswered(this.facts.state)) return;
     const type = description.type === 'offer' ? 'call.offer' : 'call.answer';
     this.#send({ type, payload: { ...this.#ids(), sdp: description.sdp } });
   }
@@ -443,9 +439,7 @@ export class CallSession<
   #finish(reason: EndReason, by: CallEnd['by'], closing: Closing | null, diagnosis?: ConnectionDiagnosis, refusal?: ErrorCode): void {
     if (this.facts.state === 'ended') return;
     // The closing signal leaves first: a listener that tears the UI down on `ended` must not lose it.
-    // A caller whose invite has not left yet has nobody to tell.
-    const announced = this.facts.direction === 'incoming' || this.#handoff.announced;
-    if (closing && this.facts.callId !== null && announced) {
+    if (closing && this.facts.callId !== null) {
       this.#send({ type: closing.type, payload: { ...this.#ids(), reason: closing.reason } } as OutgoingCallSignal);
     }
     this.#timers.clear();

@@ -4,12 +4,20 @@ export { AgentCall } from './agent-call.ts';
 export type { AgentCallEvents, CallPhase } from './agent-call.ts';
 export { readAck } from './signal-channel.ts';
 export type { AckResult, IceServerProvider, SignalChannel } from './signal-channel.ts';
-export { CallSession } from './call.ts';
-export type { BrowserCallSession } from './call.ts';
-export { DEFAULT_CALL_TIMEOUTS } from './session-types.ts';
-export type { CallEnd, CallSessionEvents, CallSessionOptions, CallTimeouts, IncomingCallSignal, OutgoingCallSignal, StartCallParams } from './session-types.ts';
-export { candidateType, diagnose, hasTurnServer } from './diagnosis.ts';
-export type { CandidateType, ConnectionDiagnosis } from './diagnosis.ts';
+export { CallSession, DEFAULT_CALL_TIMEOUTS, candidateType } from './call.ts';
+export type {
+  CandidateType,
+  ConnectionDiagnosis,
+  BrowserCallSession,
+  CallEnd,
+  CallSessionEvents,
+  CallSessionOptions,
+  CallTimeouts,
+  IncomingCallSignal,
+  OutgoingCallSignal,
+  StartCallParams,
+} from './call.ts';
+export { diagnose, hasTurnServer } from './diagnosis.ts';
 export { CallMonitor } from './call-monitor.ts';
 export { DEFAULT_WATCHDOG, MediaWatchdog } from './media-watchdog.ts';
 export type { OneWay, WatchdogOptions, WatchdogVerdict } from './media-watchdog.ts';

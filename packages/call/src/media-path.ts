@@ -44,11 +44,6 @@ export interface MediaPathOptions<Track extends TrackLike, Stream extends Stream
   refreshConfiguration: (() => Promise<PeerConfiguration>) | undefined;
   /** The callee is polite, and holds its tracks until the caller's first offer. */
   polite: boolean;
-  /**
-   * Opened before anyone answered (the caller's offer goes in the invite): the connect timeout
-   * starts with answered(), not now, since ringing may last longer than connectMs.
-   */
-  beforeAnswer?: boolean;
   logger: Logger;
   clock: Clock;
   timeouts: CallTimeouts;
@@ -100,12 +95,6 @@ export class MediaPath<Track extends TrackLike, Stream extends StreamLike<Track>
     transport.on('states', (ice, connection) => this.safeEmit('transport', ice, connection));
     transport.on('link', (link) => this.#onLink(link));
     transport.on('failure', (error) => this.safeEmit('negotiationFailed', error, !this.#wasUp));
-    if (!options.beforeAnswer) this.answered();
-  }
-
-  /** The call was answered: from now on the path has connectMs to come up. */
-  answered(): void {
-    if (this.closed || this.#wasUp || this.#timers.has('connect')) return;
     this.#timers.arm('connect', this.#timeouts.connectMs, () => {
       const diagnosis = this.diagnose();
       this.#log.warn(
@@ -137,10 +126,6 @@ export class MediaPath<Track extends TrackLike, Stream extends StreamLike<Track>
   /** The ICE servers the peer connection has now (refreshed before each ICE restart). */
   get configuration(): PeerConfiguration {
     return this.#configuration;
-  }
-  /** The local offer waiting for its answer, with the candidates gathered so far; null without one. */
-  get pendingOffer(): string | null {
-    return this.#transport.pendingOffer;
   }
   get candidateTypes(): { local: CandidateType[]; remote: CandidateType[] } {
     return { local: [...this.#gathered.local], remote: [...this.#gathered.remote] };

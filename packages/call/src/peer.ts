@@ -124,12 +124,6 @@ export class PeerTransport<
     return this.#pc.signalingState;
   }
 
-  /** The local offer not yet answered (with the candidates gathered into it so far), or null. */
-  get pendingOffer(): string | null {
-    const local = this.#pc.localDescription;
-    return !this.#closed && local?.type === 'offer' && this.#pc.signalingState === 'have-local-offer' ? local.sdp : null;
-  }
-
   get iceConnectionState(): string {
     return this.#pc.iceConnectionState;
   }

@@ -51,12 +51,6 @@ export interface CallSessionEvents<Track extends TrackLike, Stream extends Strea
 export const DEFAULT_CALL_TIMEOUTS = {
   /** Caller: no device answered → call.cancel(no_answer). */
   ringMs: 45_000,
-  /**
-   * Caller: the invite carries the SDP offer with the candidates gathered so far. It waits for
-   * gathering to finish, at most this long; candidates found later follow as call.ice once a
-   * device answers.
-   */
-  offerGatherMs: 300,
   /** Callee: still ringing with no word from the caller or server → stop ringing (no_answer). */
   incomingRingMs: 60_000,
   /** From answer to the first connected media path → connection_failed (with a diagnosis): well inside 20 s. */

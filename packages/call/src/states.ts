@@ -1,4 +1,4 @@
-import type { CallClientEventName, CallServerEventName, EndReason, ErrorCode } from '@parley/protocol';
+import type { CallServerEventName } from '@parley/protocol';
 import { CallError } from './errors.ts';
 
 export const CALL_STATES = [
@@ -179,18 +179,4 @@ export const HANGUP = {
 /** An answered call: the media path is being set up, is up, or is being restored. */
 export function isAnswered(state: CallState): boolean {
   return allows(state, 'restartIce');
-}
-
-/**
- * What the server's refusal of a signal this session sent (a failed ack) means: the end it brings,
- * or null when the call goes on. Anything else refused (an ICE candidate or a measurement racing a
- * server restart, before call.resume has rebuilt the call) is not the end of the call: media does
- * not pass through the server, and the server ends calls itself with call.ended when they are over.
- */
-export function refusalEnd(type: CallClientEventName, code: ErrorCode, state: CallState): EndReason | null {
-  if (type === 'call.invite') return code === 'not_found' || code === 'recipient_inactive' ? 'unavailable' : 'internal_error';
-  if (type === 'call.accept') return code === 'conflict' ? 'answered_elsewhere' : code === 'not_found' ? 'cancelled' : 'internal_error';
-  // The server says the call is over (it ended while this device was away).
-  if (type === 'call.resume' && code === 'not_found' && isAnswered(state)) return 'peer_disconnected';
-  return null;
 }

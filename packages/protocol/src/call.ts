@@ -4,8 +4,7 @@ import { Id, type Ack } from './common.ts';
 /*
  * Call signalling: 1:1 audio/video calls between one caller device and one callee device.
  *
- * Sequence without the optional offer in the invite (with it, see docs/protocol.md: the
- * callee's call.accept carries the answer, and call.offer/call.answer are for renegotiation):
+ * Sequence (decided: the offer goes AFTER the answer, not with the invite):
  *
  *   caller device            server                         callee devices (all of them)
  *   call.invite ──────────▶  checks, fills fromUserId ───▶  call.invite      (each rings)
@@ -17,10 +16,10 @@ import { Id, type Ack } from './common.ts';
  *   call.ice  ◀──────────────────────── both ways ─────────▶  call.ice
  *   call.hangup ◀──────────────────────── either ──────────▶  call.hangup
  *
- * Each call has exactly one RTCPeerConnection per side. The caller's engine makes its offer before
- * the invite and sends it in it (docs/decisions/009-offer-in-invite.md); each ringing device gets
- * it, only the one that answers uses it. The callee's engine attaches its media to its first
- * answer, so the first negotiation has no glare.
+ * Why: SDP (with the caller's candidates and fingerprints) goes to the one device that answered,
+ * never to every ringing device, and each call has exactly one RTCPeerConnection per side.
+ * The caller's engine starts negotiating only when `call.accept` arrives; the callee's engine
+ * attaches its media to its first answer, so the first negotiation has no glare.
  * After `call.accept`, offers and answers may flow either way (perfect negotiation: the caller
  * is impolite, the callee polite) for renegotiation: camera added mid-call, ICE restart.
  *
@@ -128,25 +127,16 @@ export type IceCandidate = z.infer<typeof IceCandidate>;
 
 const Sent = { callId: Id, deviceId: DeviceId };
 
-/**
- * Start a call. `callId` is chosen by the caller (a UUID) and names the call in every later message.
- * `offer` (optional; older clients leave it out): the caller's SDP offer, made and gathered while
- * the invite was prepared, with the candidates found so far. The server hands it to every ringing
- * device; the one that answers answers it in `call.accept`, with no round trip after the click.
- */
-export const CallInvite = z.strictObject({ ...Sent, toUserId: Id, kind: CallKind, offer: Sdp.optional() });
+/** Start a call. `callId` is chosen by the caller (a UUID) and names the call in every later message. */
+export const CallInvite = z.strictObject({ ...Sent, toUserId: Id, kind: CallKind });
 export type CallInvite = z.infer<typeof CallInvite>;
 
 /** A callee device is alerting its user. */
 export const CallRinging = z.strictObject({ ...Sent });
 export type CallRinging = z.infer<typeof CallRinging>;
 
-/**
- * A callee device answers. The first accept wins; a later one gets `conflict`. `answer`: the SDP
- * answer to the invite's `offer` (only when the invite had one and this device used it); without
- * it the caller sends its offer in `call.offer`, as before.
- */
-export const CallAccept = z.strictObject({ ...Sent, answer: Sdp.optional() });
+/** A callee device answers. The first accept wins; a later one gets `conflict`. */
+export const CallAccept = z.strictObject({ ...Sent });
 export type CallAccept = z.infer<typeof CallAccept>;
 
 /** A callee device declines before answering. */
@@ -234,19 +224,16 @@ export type CallClientPayloads = { [K in CallClientEventName]: z.infer<(typeof C
 
 const From = { callId: Id, fromUserId: Id, fromDeviceId: DeviceId };
 
-/** To every device of the callee; `offer` when the caller sent one (each ringing device gets it). */
-export const CallInviteEvent = z.object({ ...From, kind: CallKind, fromName: z.string(), offer: Sdp.optional() });
+/** To every device of the callee. */
+export const CallInviteEvent = z.object({ ...From, kind: CallKind, fromName: z.string() });
 export type CallInviteEvent = z.infer<typeof CallInviteEvent>;
 
 /** To the caller: one callee device is ringing. */
 export const CallRingingEvent = z.object({ ...From });
 export type CallRingingEvent = z.infer<typeof CallRingingEvent>;
 
-/**
- * To the caller: device `fromDeviceId` answered. With `answer`: it answered the invite's offer
- * (apply it); without: send the offer now (call.offer).
- */
-export const CallAcceptEvent = z.object({ ...From, answer: Sdp.optional() });
+/** To the caller: device `fromDeviceId` answered; send the offer now. */
+export const CallAcceptEvent = z.object({ ...From });
 export type CallAcceptEvent = z.infer<typeof CallAcceptEvent>;
 
 /** To the callee's other devices: `fromDeviceId` answered. */

@@ -45,21 +45,6 @@ describe('the call lifecycle, state by state', () => {
     });
   });
 
-  it('an invite with an offer gives it to every ringing device, to a device that connects late, and only its answer to the caller', () => {
-    const offer = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n';
-    const started = run(null, { ...invite, offer } as CallEvent);
-    expect(started.call).toEqual({ ...ringing, offer });
-    expect(started.emits).toEqual([{ to: { user: 'u-dana' }, event: 'call.invite', payload: { callId: 'c1', fromUserId: 'u-alex', fromDeviceId: 'a1', kind: 'video', fromName: 'Alex', offer } }]);
-    const late = run(started.call, { type: 'device_back', device: { userId: 'u-dana', deviceId: 'd3' } });
-    expect(late.emits).toEqual([{ to: { device: { userId: 'u-dana', deviceId: 'd3' } }, event: 'call.invite', payload: { callId: 'c1', fromUserId: 'u-alex', fromDeviceId: 'a1', kind: 'video', fromName: 'Alex', offer } }]);
-    const accepted = run(late.call, { type: 'accept', from: dana2, otherDevices: 2, answer: 'v=0\r\nanswer\r\n' }, T + 5000);
-    expect(accepted.call).toEqual({ ...answered, invited: ['d1', 'd2', 'd3'], rev: 3 });
-    expect(accepted.emits).toEqual([
-      { to: { device: alex }, event: 'call.accept', payload: { callId: 'c1', fromUserId: 'u-dana', fromDeviceId: 'd2', answer: 'v=0\r\nanswer\r\n' } },
-      { to: { userExceptDevice: dana2 }, event: 'call.answered_elsewhere', payload: { callId: 'c1', fromUserId: 'u-dana', fromDeviceId: 'd2' } },
-    ]);
-  });
-
   it('an invite to nobody online, or to someone in a call, is answered at once and leaves a history entry', () => {
     const unavailable = run(null, { ...invite, invited: [] } as CallEvent);
     expect(unavailable.call).toBeNull();

@@ -189,13 +189,11 @@ function startRinging(e: EventOf<'invite'>, now: number, cfg: LifecycleConfig): 
     createdAt: now,
     lost: [],
     invited: e.invited,
-    ...(e.offer !== undefined ? { offer: e.offer } : {}),
     rev: 1,
   };
   return {
     call,
-    // Every ringing device gets the offer; only the one that answers uses it.
-    emits: [{ to: { user: e.callee.id }, event: 'call.invite', payload: inviteOf(call) }],
+    emits: [{ to: { user: e.callee.id }, event: 'call.invite', payload: { ...from(e.callId, e.from), kind: e.kind, fromName: e.fromName } }],
     effects: [
       { type: 'schedule', timer: { kind: 'ring', callId: e.callId }, at: now + cfg.ringTimeoutMs },
       log('call.invite', e.callId, { from: e.from.userId, to: e.callee.id, kind: e.kind, targets, outcome: 'ringing', pushed: (targets === 0 && e.pushable) || undefined }),
@@ -242,21 +240,12 @@ function ringingToCaller(c: ActiveCall, e: EventOf<'ringing'>): Step {
   };
 }
 
-/** The invite as the callee's devices get it: the caller's offer when it sent one. */
-function inviteOf(c: ActiveCall): Emit['payload'] {
-  const { caller } = c;
-  return { callId: c.id, fromUserId: caller.userId, fromDeviceId: caller.deviceId!, kind: c.kind, fromName: caller.name, ...(c.offer !== undefined ? { offer: c.offer } : {}) };
-}
-
 function answered(c: ActiveCall, e: EventOf<'accept'>, now: number): Step {
   const payload = from(c.id, e.from);
-  // The offer has served its purpose: it is not kept in the record of an answered call.
-  const { offer: _offer, ...rest } = c;
   return {
-    call: next(rest, { phase: 'accepted', callee: { ...c.callee, deviceId: e.from.deviceId }, acceptedAt: now }),
+    call: next(c, { phase: 'accepted', callee: { ...c.callee, deviceId: e.from.deviceId }, acceptedAt: now }),
     emits: [
-      // The answer goes to the caller only; the other devices just stop ringing.
-      { to: callerDevice(c), event: 'call.accept', payload: e.answer !== undefined ? { ...payload, answer: e.answer } : payload },
+      { to: callerDevice(c), event: 'call.accept', payload },
       { to: { userExceptDevice: e.from }, event: 'call.answered_elsewhere', payload },
     ],
     effects: [
@@ -361,9 +350,10 @@ function deviceBack(c: ActiveCall, e: EventOf<'device_back'>): Step {
 function ringingDeviceBack(c: ActiveCall, e: EventOf<'device_back'>): Step {
   const invited = c.invited ?? [];
   if (e.device.userId !== c.callee.userId || invited.includes(e.device.deviceId)) return deviceBack(c, e);
+  const { caller } = c;
   return {
     call: next(c, { invited: [...invited, e.device.deviceId] }),
-    emits: [{ to: { device: e.device }, event: 'call.invite', payload: inviteOf(c) }],
+    emits: [{ to: { device: e.device }, event: 'call.invite', payload: { callId: c.id, fromUserId: caller.userId, fromDeviceId: caller.deviceId!, kind: c.kind, fromName: caller.name } }],
     effects: [log('call.invite', c.id, { to: e.device.userId, device: e.device.deviceId, outcome: 'late_device_invited' })],
   };
 }

@@ -107,17 +107,7 @@ export class CallManager {
       }
       // With no device online, a subscribed browser can still be rung by push (features/push).
       const pushable = targets === 0 && (await this.ctx.push.canRing(callee.id));
-      const started = await this.start({
-        type: 'invite',
-        from,
-        fromName,
-        callId: p.callId,
-        kind: p.kind,
-        callee: { id: callee.id, name: callee.name },
-        invited,
-        pushable,
-        ...(p.offer !== undefined ? { offer: p.offer } : {}),
-      });
+      const started = await this.start({ type: 'invite', from, fromName, callId: p.callId, kind: p.kind, callee: { id: callee.id, name: callee.name }, invited, pushable });
       if (started.ok) return {};
       if (started.reason === 'id_taken') throw new AppError('conflict', 'This call id is already in use');
       if (started.userId === callee.id) {
@@ -135,9 +125,9 @@ export class CallManager {
     return this.apply(callId, () => ({ type: 'ringing', from }));
   }
 
-  async accept(from: Device, callId: string, answer?: string): Promise<object> {
+  async accept(from: Device, callId: string): Promise<object> {
     const otherDevices = (await this.ctx.realtime.deviceCount(from.userId)) - 1;
-    return this.apply(callId, () => ({ type: 'accept', from, otherDevices, ...(answer !== undefined ? { answer } : {}) }));
+    return this.apply(callId, () => ({ type: 'accept', from, otherDevices }));
   }
 
   /** The remaining device-sent events carry everything the lifecycle needs. */

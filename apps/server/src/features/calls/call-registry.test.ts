@@ -88,7 +88,7 @@ describe.each(kinds)('the call registry %s', (_name, make) => {
 
   it('keeps fields it does not know (the record is stored as JSON, whole)', async () => {
     const r = await make();
-    const a = { ...ringing('alex', 'dana'), offer: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n', note: 'ünïcode ✓' } as ActiveCall;
+    const a = { ...ringing('alex', 'dana'), offer: { sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n', type: 'offer' }, note: 'ünïcode ✓' } as ActiveCall;
     await r.create(a);
     expect(await r.get(a.id)).toEqual(a);
     const b = { ...a, rev: 2 };

@@ -38,7 +38,7 @@ export function registerCallSocket(realtime: Realtime, calls: CallManager): void
 
   on('call.invite', CallInvite, (p, from, socket) => calls.invite(from, socket.data.name, p));
   on('call.ringing', CallRinging, (p, from) => calls.ringing(from, p.callId));
-  on('call.accept', CallAccept, (p, from) => calls.accept(from, p.callId, p.answer));
+  on('call.accept', CallAccept, (p, from) => calls.accept(from, p.callId));
   on('call.reject', CallReject, (p, from) => calls.handle(p.callId, { type: 'reject', from, reason: p.reason }));
   on('call.cancel', CallCancel, (p, from) => calls.handle(p.callId, { type: 'cancel', from, reason: p.reason }));
   on('call.offer', CallOffer, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.offer', body: { sdp: p.sdp } }));

@@ -31,11 +31,6 @@ export interface ActiveCall {
   quality?: CallQuality;
   /** Callee devices that were sent the invite; one that connects while it rings gets it then. */
   invited?: string[];
-  /**
-   * The caller's SDP offer from the invite, while it rings (a device that connects late gets it
-   * too); dropped once answered. A string: the record stays plain JSON.
-   */
-  offer?: string;
   /** A device already reported the call connected (the set-up time counts the first report only). */
   setupMeasured?: boolean;
   /** Bumped on every write: the registry's compare-and-set checks it. */
@@ -108,14 +103,11 @@ export type CallEvent =
       invited: string[];
       /** No device online, but a subscribed browser can be rung by Web Push. */
       pushable: boolean;
-      /** The caller's SDP offer, when the invite carried one. */
-      offer?: string;
     }
   | { type: 'callee_busy'; from: Device; callId: string; kind: CallKind; calleeId: string; targets: number }
   | { type: 'rebuild'; from: Device; callId: string; kind: CallKind; caller: Required<Party>; callee: Required<Party>; answeredAt: number }
   | { type: 'ringing'; from: Device }
-  /** `answer`: the device answered the invite's offer (absent: the caller sends its offer now). */
-  | { type: 'accept'; from: Device; otherDevices: number; answer?: string }
+  | { type: 'accept'; from: Device; otherDevices: number }
   | { type: 'reject'; from: Device; reason: CallReject['reason'] }
   | { type: 'cancel'; from: Device; reason: CallCancel['reason'] }
   | { type: 'relay'; from: Device; event: RelayEvent; body: RelayBody }

@@ -128,8 +128,7 @@ async function connected(kind: 'audio' | 'video', o: Parameters<typeof side>[1] 
   await until(() => snap(noor).call?.phase === 'ringing', 'Noor ringing');
   await noor.controller.answer();
   await until(() => call(dana).phase === 'connecting' && dana.pcs.instances.length > 0, 'Dana connecting');
-  // The answer travels in Noor's call.accept (the offer came with the invite) and is applied at Dana's.
-  await until(() => noor.sent.includes('call.accept') && lastPc(dana).remoteDescription?.type === 'answer', 'the answer');
+  await until(() => noor.sent.includes('call.answer'), 'the answer');
   lastPc(dana).connect();
   lastPc(noor).connect();
   await until(() => call(dana).phase === 'connected' && call(noor).phase === 'connected', 'both connected');
@@ -149,9 +148,7 @@ describe('CallController on the real server', () => {
     expect(dana.tones.at(-1)).toBe('ringback');
 
     await noor.controller.answer();
-    // The offer went with the invite, the answer with Noor's accept: no call.offer or call.answer of their own.
-    await until(() => call(dana).phase === 'connecting' && lastPc(dana).remoteDescription?.type === 'answer', 'offer and answer');
-    expect([...dana.sent, ...noor.sent].filter((t) => t === 'call.offer' || t === 'call.answer')).toEqual([]);
+    await until(() => call(dana).phase === 'connecting' && noor.sent.includes('call.answer'), 'offer and answer');
     expect(noor.tones.at(-1)).toBeNull();
     // This call's peer connections have the ICE servers the server handed out, TURN credentials included.
     for (const s of [dana, noor]) {
@@ -322,7 +319,6 @@ describe('CallController on the real server', () => {
       expect(dana.sent).toEqual([]);
       expect(call(dana).mediaError).toEqual({ message: 'No camera found', canContinueAudioOnly: true });
       await dana.controller.continueAudioOnly();
-      await until(() => dana.sent.length > 0, 'the invite');
       expect(dana.sent).toEqual(['call.invite']);
       expect(call(dana)).toMatchObject({ kind: 'audio', video: false, mediaError: null });
     });
@@ -347,7 +343,7 @@ describe('CallController on the real server', () => {
       expect(call(noor).mediaError?.canContinueAudioOnly).toBe(true);
       expect(noor.tones.at(-1)).toBeNull();
       await noor.controller.continueAudioOnly();
-      await until(() => noor.sent.includes('call.accept'), 'the accept');
+      expect(noor.sent).toContain('call.accept');
       expect(call(noor).localStream?.getTracks().map((t) => t.kind)).toEqual(['audio']);
       expect(call(noor).cameraOn).toBe(false);
     });
