@@ -2,8 +2,8 @@
 // Parley (stored, then delivered to every device of both people) against a bare socket.io relay.
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { eventLoopLag, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
-import { cpuSeconds, freePort, startService, type Service } from '../lib/proc.ts';
+import { measuredPhase, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
+import { freePort, startService, type Service } from '../lib/proc.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import type { Pair } from '../lib/worker.ts';
 import { runWorkers } from '../lib/workers.ts';
@@ -37,26 +37,15 @@ export const CHAT_FULL: ChatOptions = { ratePerS: 1000, durationMs: 10_000, conv
 export const CHAT_SMOKE: ChatOptions = { ratePerS: 50, durationMs: 1000, conversations: 5, pin: false };
 
 async function measure(kind: 'parley' | 'socketio', server: Service, pairs: Pair[], o: ChatOptions): Promise<ChatFigures> {
-  let cpu0 = 0;
-  let cpu1 = 0;
-  let lag: EventLoopLag | undefined;
+  const phase = measuredPhase(kind, server);
   const r = await runWorkers(
     { scenario: 'chat', kind, url: server.url, pairs, ratePerS: o.ratePerS, durationMs: o.durationMs, timeoutMs: 10_000 },
     1,
     o.pin ? 0 : undefined,
-    {
-      before: async () => {
-        if (kind === 'parley') await eventLoopLag(server.url);
-        cpu0 = cpuSeconds(server.pid);
-      },
-      after: async () => {
-        cpu1 = cpuSeconds(server.pid);
-        if (kind === 'parley') lag = await eventLoopLag(server.url);
-      },
-    },
+    phase.hooks,
   );
   const deliver = r.latencyMs.deliver ?? [];
-  return { deliverMs: summarize(deliver), sent: r.sent, delivered: deliver.length, refused: r.refused, cpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100, ...(lag ? { eventLoopLag: lag } : {}) };
+  return { deliverMs: summarize(deliver), sent: r.sent, delivered: deliver.length, refused: r.refused, cpuSeconds: Math.round(phase.cpuSeconds() * 100) / 100, ...(phase.eventLoopLag() ? { eventLoopLag: phase.eventLoopLag() } : {}) };
 }
 
 export async function runChat(o: ChatOptions, log: (s: string) => void = () => undefined): Promise<ChatResult> {

@@ -6,7 +6,7 @@ import { createDb, migrate } from '../../apps/server/src/db/database.ts';
 import { SessionsStore } from '../../apps/server/src/features/auth/sessions-store.ts';
 import { hashPassword } from '../../apps/server/src/lib/password.ts';
 import { execFile } from 'node:child_process';
-import { freePort, repoRoot, startService, type Service } from './proc.ts';
+import { cpuSeconds, freePort, repoRoot, startService, type Service } from './proc.ts';
 
 export interface SeededUser {
   id: string;
@@ -117,4 +117,28 @@ export async function eventLoopLag(url: string): Promise<EventLoopLag> {
     return m ? Math.round(Number(m[1]) * 1e5) / 100 : Number.NaN;
   };
   return { p50Ms: read('nodejs_eventloop_lag_p50_seconds'), p99Ms: read('nodejs_eventloop_lag_p99_seconds'), maxMs: read('nodejs_eventloop_lag_max_seconds') };
+}
+
+/**
+ * Hooks for a benchmark's measured phase (runWorkers' before/after): the server's CPU seconds over
+ * the phase and, for Parley, its event-loop delay during it (read once before to start afresh).
+ */
+export function measuredPhase(kind: string, server: Service) {
+  let cpu0 = 0;
+  let cpu1 = 0;
+  let lag: EventLoopLag | undefined;
+  return {
+    hooks: {
+      before: async () => {
+        if (kind === 'parley') await eventLoopLag(server.url);
+        cpu0 = cpuSeconds(server.pid);
+      },
+      after: async () => {
+        cpu1 = cpuSeconds(server.pid);
+        if (kind === 'parley') lag = await eventLoopLag(server.url);
+      },
+    },
+    cpuSeconds: () => cpu1 - cpu0,
+    eventLoopLag: () => lag,
+  };
 }

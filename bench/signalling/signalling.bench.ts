@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Identity, ServerKind } from '../lib/clients.ts';
-import { eventLoopLag, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
-import { cpuSeconds, freePort, rssBytes, startService, type Service } from '../lib/proc.ts';
+import { measuredPhase, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
+import { freePort, rssBytes, startService, type Service } from '../lib/proc.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import type { Pair } from '../lib/worker.ts';
 import { runWorkers } from '../lib/workers.ts';
@@ -48,26 +48,15 @@ export const SIGNALLING_FULL: SignallingOptions = { calls: 1000, spreadMs: 1000,
 export const SIGNALLING_SMOKE: SignallingOptions = { calls: 10, spreadMs: 100, answerSpreadMs: 100, iceEach: 2, iceGapMs: 5, workers: 1, pin: false };
 
 async function measure(kind: ServerKind, server: Service, pairs: Pair[], o: SignallingOptions): Promise<ServerFigures> {
-  let cpu0 = 0;
-  let cpu1 = 0;
-  let lag: EventLoopLag | undefined;
+  const phase = measuredPhase(kind, server);
   const result = await runWorkers(
     { scenario: 'signalling', kind, url: server.url, pairs, spreadMs: o.spreadMs, answerSpreadMs: o.answerSpreadMs, iceEach: o.iceEach, iceGapMs: o.iceGapMs, timeoutMs: 60_000 + o.spreadMs + o.answerSpreadMs },
     o.workers,
     o.pin ? 0 : undefined,
-    {
-      before: async () => {
-        if (kind === 'parley') await eventLoopLag(server.url);
-        cpu0 = cpuSeconds(server.pid);
-      },
-      after: async () => {
-        cpu1 = cpuSeconds(server.pid);
-        if (kind === 'parley') lag = await eventLoopLag(server.url);
-      },
-    },
+    phase.hooks,
   );
   const all = [...(result.latencyMs.offer ?? []), ...(result.latencyMs.answer ?? []), ...(result.latencyMs.ice ?? [])];
-  const cpu = cpu1 - cpu0;
+  const cpu = phase.cpuSeconds();
   return {
     forwardMs: summarize(all),
     perKindMs: Object.fromEntries(Object.entries(result.latencyMs).map(([k, v]) => [k, summarize(v)])),
@@ -78,7 +67,7 @@ async function measure(kind: ServerKind, server: Service, pairs: Pair[], o: Sign
     completed: result.completed,
     failed: result.failed,
     refused: result.refused,
-    ...(lag ? { eventLoopLag: lag } : {}),
+    ...(phase.eventLoopLag() ? { eventLoopLag: phase.eventLoopLag() } : {}),
   };
 }
 
