@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -109,5 +111,23 @@ describe.skipIf(!bin)('managed coturn', () => {
       await coturn.stop();
     }
     expect(await stunAnswers('127.0.0.1', port, 300)).toBe(false);
+  });
+
+  it('starts on every address even when the port above its own is taken (no RFC 5780 alternate port)', async () => {
+    const port = await freePort();
+    // What another process on this machine may hold: UDP and TCP on port + 1.
+    const udp = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => udp.once('error', reject).bind(port + 1, '127.0.0.1', resolve));
+    const tcp = net.createServer();
+    await new Promise<void>((resolve, reject) => tcp.once('error', reject).listen(port + 1, '127.0.0.1', resolve));
+    const coturn = new ManagedCoturn({ bin: bin!, port, realm: 'parley.test', log: pino({ level: 'silent' }) });
+    try {
+      await coturn.start();
+      expect(await stunAnswers('127.0.0.1', port, 300)).toBe(true);
+    } finally {
+      await coturn.stop();
+      udp.close();
+      tcp.close();
+    }
   });
 });

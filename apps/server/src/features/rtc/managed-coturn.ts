@@ -74,6 +74,10 @@ export class ManagedCoturn {
       `realm=${o.realm}`,
       'no-tls',
       'no-dtls',
+      // RFC 5780 NAT discovery (on by default when coturn listens on more than one
+      // address) also binds the port above listening-port, and coturn will not serve
+      // until it gets it. WebRTC never uses it, so one busy port must not stop the relay.
+      'no-rfc5780',
       'log-file=stdout',
       'simple-log',
       `pidfile=${path.join(this.dir, 'turn.pid')}`,
