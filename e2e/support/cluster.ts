@@ -44,20 +44,18 @@ export function useCluster(opts: Parameters<typeof startCluster>[0] = {}): Clust
   }, 120_000);
   afterAll(async () => {
     for (const d of devices) d.close();
+    await db?.end();
     await cluster?.close();
   });
+  // One connection for the file's reads: a wait polls every 50 ms.
+  let db: pg.Pool | undefined;
   const callEntries = async (): Promise<CallEntry[]> => {
-    const db = new pg.Client(started().databaseUrl);
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ id: string; call_json: string }>("select id, call_json from messages where kind = 'call' order by created_at, id");
-      return rows.map((r) => {
-        const call = JSON.parse(r.call_json) as { reason: string; durationS?: number | null };
-        return { id: r.id, reason: call.reason, durationS: call.durationS ?? null };
-      });
-    } finally {
-      await db.end();
-    }
+    db ??= new pg.Pool({ connectionString: started().databaseUrl, max: 1 });
+    const { rows } = await db.query<{ id: string; call_json: string }>("select id, call_json from messages where kind = 'call' order by created_at, id");
+    return rows.map((r) => {
+      const call = JSON.parse(r.call_json) as { reason: string; durationS?: number | null };
+      return { id: r.id, reason: call.reason, durationS: call.durationS ?? null };
+    });
   };
   const started = (): Cluster => {
     if (!cluster) throw new Error('the cluster has not started (useCluster is called at the top of a describe)');

@@ -110,13 +110,8 @@ export class CallManager {
       const started = await this.start({ type: 'invite', from, fromName, callId: p.callId, kind: p.kind, callee: { id: callee.id, name: callee.name }, invited, pushable });
       if (started.ok) return {};
       if (started.reason === 'id_taken') throw new AppError('conflict', 'This call id is already in use');
-      if (started.userId === callee.id) {
-        const theirs = await this.registry.callOfUser(callee.id);
-        if (theirs && withMe(theirs, from)) continue;
-        await this.start(busy);
-        return {};
-      }
-      // This person got into a call meanwhile (the other side of a glare): look again.
+      // The caller or the callee got into a call meanwhile (a glare, or another caller): the next pass
+      // reads both again and merges, answers busy, or refuses.
     }
     throw new AppError('conflict', 'You are already in a call');
   }
