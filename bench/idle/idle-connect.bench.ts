@@ -6,6 +6,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
+import { build } from 'esbuild';
 import { seedDatabase, startParley } from '../lib/parley.ts';
 import { freePort, repoRoot, rssBytes, startService, type Service } from '../lib/proc.ts';
 import type { IdleJob, IdleReport } from './idle-worker.ts';
@@ -18,17 +20,24 @@ export interface IdleOptions {
   /** A run that has not connected everyone by then stops and reports what it reached. */
   capMs: number;
   /**
-   * Milliseconds of quiet before each memory reading (the server idle, then idle with its sockets):
-   * V8's memory reducer gives back the young generation's reserve some seconds after allocation
-   * stops (~10 s after start-up here); the reading then waits until RSS stops falling.
+   * Milliseconds of quiet before each memory reading (the server idle, then idle with its sockets);
+   * 0 reads at once (the smoke). After it the reading waits for V8's memory reducer (below).
    */
   settleMs: number;
+  /**
+   * At most this long after the quiet for V8's memory reducer to run: a "Mark-Compact (reduce)" in
+   * the server's `--trace-gc` output, after which RSS is read once it has stopped falling. The
+   * reducer gives back the young generation's reserve (~30 MB here after start-up or a connect
+   * burst) once the process looks idle, and at the latest by its watchdog, 100 s after the last
+   * garbage collection; until it has run, RSS measures that reserve rather than the server.
+   */
+  reducerCapMs: number;
   /** Another checkout (e.g. a worktree of main) whose server is measured too, in the same run: "before" (startParley's `source`). */
   before?: string;
 }
 
-export const IDLE_SMOKE: IdleOptions = { sizes: [60], perProcess: 30, parallel: 10, capMs: 30_000, settleMs: 0 };
-export const IDLE_FULL: IdleOptions = { sizes: [19_500], perProcess: 5000, parallel: 50, capMs: 120_000, settleMs: 12_000 };
+export const IDLE_SMOKE: IdleOptions = { sizes: [60], perProcess: 30, parallel: 10, capMs: 30_000, settleMs: 0, reducerCapMs: 0 };
+export const IDLE_FULL: IdleOptions = { sizes: [19_500], perProcess: 5000, parallel: 50, capMs: 120_000, settleMs: 5_000, reducerCapMs: 110_000 };
 
 export interface IdleRun {
   n: number;
@@ -38,8 +47,10 @@ export interface IdleRun {
   connectsPerS: number;
   /** Server RSS growth per connected socket, in KiB. */
   rssKbPerSocket: number;
-  /** The server's own RSS, idle, before the first socket, in MB (settled: `settleMs`). */
+  /** The server's own RSS, idle, before the first socket, in MB (settled: `settleMs`, then V8's memory reducer). */
   idleRssMb: number;
+  /** Whether V8's memory reducer had run before each reading (idle, then with the sockets), within `reducerCapMs`. */
+  settled: { idle: boolean; connected: boolean };
   /** The same, read as soon as the server answered (start-up's young generation still held). */
   startupRssMb: number;
   /** Frames the clients received while connecting, per client. */
@@ -73,21 +84,45 @@ function reportOf(child: ChildProcess): Promise<IdleReport> {
   });
 }
 
-/** RSS after `quietMs`, then once it has stopped falling (two readings a second apart within 0.5 MB; at most 20 s more). */
-async function settledRss(pid: number, quietMs: number): Promise<number> {
-  await new Promise((r) => setTimeout(r, quietMs));
+/** Counts V8's memory-reducing collections in a server started with `--trace-gc`. */
+function reducerRuns(server: Service): () => { count: number; lastMs: number } {
+  const seen = { count: 0, lastMs: 0 };
+  readline.createInterface({ input: server.child.stdout! }).on('line', (line) => {
+    if (line.includes('Mark-Compact (reduce)')) {
+      seen.count++;
+      seen.lastMs = Date.now();
+    }
+  });
+  return () => seen;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * RSS after `settleMs` of quiet, then once V8's memory reducer has run (a reduce collection after
+ * the quiet began, and 3 s without another: it runs up to three in a row) and RSS has stopped
+ * falling (two readings a second apart within 0.5 MB; at most 20 s more). The same for every
+ * server measured. `settled` is false when the reducer did not run within `reducerCapMs`.
+ */
+async function settledRss(pid: number, reducer: () => { count: number; lastMs: number }, opts: IdleOptions): Promise<{ rss: number; settled: boolean }> {
+  const runsBefore = reducer().count;
+  await sleep(opts.settleMs);
+  if (opts.reducerCapMs === 0) return { rss: rssBytes(pid), settled: false };
+  const deadline = Date.now() + opts.reducerCapMs;
+  while (Date.now() < deadline && !(reducer().count > runsBefore && Date.now() - reducer().lastMs >= 3000)) await sleep(250);
+  const settled = reducer().count > runsBefore;
   let last = rssBytes(pid);
-  if (quietMs === 0) return last;
   for (let i = 0; i < 20; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     const now = rssBytes(pid);
-    if (last - now < 0.5e6) return now;
+    if (last - now < 0.5e6) return { rss: now, settled };
     last = now;
   }
-  return last;
+  return { rss: last, settled };
 }
 
 async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJob['identities'], opts: IdleOptions): Promise<IdleRun> {
+  const reducer = reducerRuns(server);
   const shares: IdleJob['identities'][] = [];
   for (let i = 0; i < identities.length; i += opts.perProcess) shares.push(identities.slice(i, i + opts.perProcess));
   const workers = shares.map(() => startWorker());
@@ -95,7 +130,8 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
     await Promise.all(workers.map((w) => w.ready));
     await new Promise((r) => setTimeout(r, 300));
     const startupRssMb = round(rssBytes(server.pid) / 1e6, 1);
-    const rssBefore = await settledRss(server.pid, opts.settleMs);
+    const idle = await settledRss(server.pid, reducer, opts);
+    const rssBefore = idle.rss;
     const idleRssMb = round(rssBefore / 1e6, 1);
     const started = Date.now();
     const deadline = started + opts.capMs;
@@ -109,7 +145,8 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
     );
     const seconds = (Date.now() - started) / 1000;
     await new Promise((r) => setTimeout(r, 1000)); // let the last frames go out before reading memory
-    const rssAfter = await settledRss(server.pid, opts.settleMs);
+    const after = await settledRss(server.pid, reducer, opts);
+    const rssAfter = after.rss;
     const connected = reports.reduce((s, r) => s + r.connected, 0);
     return {
       n: identities.length,
@@ -119,6 +156,7 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
       connectsPerS: round(connected / seconds, 0),
       rssKbPerSocket: round((rssAfter - rssBefore) / 1024 / Math.max(1, connected), 1),
       idleRssMb,
+      settled: { idle: idle.settled, connected: after.settled },
       startupRssMb,
       framesPerClient: round(reports.reduce((s, r) => s + r.framesReceived, 0) / Math.max(1, connected), 1),
       finished: connected === identities.length,
@@ -129,13 +167,29 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
   }
 }
 
+/**
+ * Every server measured prints its collections (`--trace-gc`, which changes no heap behaviour), so
+ * that a reading can wait for V8's memory reducer (settledRss).
+ */
+const TRACE_GC = ['--trace-gc'];
+
+/**
+ * The bare relay compiled to JavaScript and run in plain node, as Parley's server is (`npm start`):
+ * under tsx the relay's idle RSS carried tsx's ~20 MB of compiler and loader.
+ */
+async function compiledRelay(): Promise<string> {
+  const outfile = path.join(repoRoot, 'bench/baselines/dist/socketio-relay.mjs');
+  await build({ entryPoints: [path.join(repoRoot, 'bench/baselines/socketio-relay.ts')], outfile, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+  return outfile;
+}
+
 export async function runIdle(opts: IdleOptions, log: (line: string) => void = () => undefined): Promise<IdleResult> {
   const sizes: IdleResult['sizes'] = [];
   for (const n of opts.sizes) {
     const seeded = await seedDatabase(n);
     try {
       const barePort = await freePort();
-      const bare = await startService({ script: 'bench/baselines/socketio-relay.ts', args: [String(barePort)], port: barePort });
+      const bare = await startService({ script: await compiledRelay(), tsx: false, args: [String(barePort)], port: barePort, nodeArgs: TRACE_GC });
       let socketio: IdleRun;
       try {
         socketio = await measure('socketio', bare, seeded.users.map((u) => ({ id: u.id })), opts);
@@ -145,7 +199,7 @@ export async function runIdle(opts: IdleOptions, log: (line: string) => void = (
       // Every socket comes from 127.0.0.1: lift the per-address connect budget a real deployment keeps.
       const env = { SOCKET_CONNECTS_PER_ADDRESS: '1000000' };
       const parleyRun = async (source?: string) => {
-        const parley = await startParley({ dbFile: seeded.file, env, ...(source ? { source } : {}) });
+        const parley = await startParley({ dbFile: seeded.file, env, nodeArgs: TRACE_GC, ...(source ? { source } : {}) });
         try {
           return await measure('parley', parley, seeded.users.map((u) => ({ id: u.id, cookie: u.cookie })), opts);
         } finally {
@@ -153,7 +207,10 @@ export async function runIdle(opts: IdleOptions, log: (line: string) => void = (
         }
       };
       const say = (name: string, r: IdleRun) =>
-        log(`idle ${n}: ${name} ${r.connected}/${n} in ${r.seconds} s = ${r.connectsPerS}/s, ${r.rssKbPerSocket} KiB/socket, idle RSS ${r.idleRssMb} MB (${r.startupRssMb} MB at start-up), ${r.framesPerClient} frames/client`);
+        log(
+          `idle ${n}: ${name} ${r.connected}/${n} in ${r.seconds} s = ${r.connectsPerS}/s, ${r.rssKbPerSocket} KiB/socket, idle RSS ${r.idleRssMb} MB (${r.startupRssMb} MB at start-up), ` +
+            `${r.framesPerClient} frames/client; memory reducer ran before the readings: ${r.settled.idle ? 'yes' : 'no'}, ${r.settled.connected ? 'yes' : 'no'}`,
+        );
       say('bare socket.io', socketio);
       let before: IdleRun | undefined;
       if (opts.before) {

@@ -68,7 +68,7 @@ export function buildServer(root = repoRoot): Promise<void> {
  * server (a path measures another version): compiled the same way when that checkout has
  * scripts/build-server.mjs, else its apps/server/src/main.ts under tsx (as `npm start` ran it then).
  */
-export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string>; source?: string }): Promise<Service> {
+export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string>; source?: string; nodeArgs?: string[] }): Promise<Service> {
   const port = await freePort();
   const root = opts.source ?? repoRoot;
   const compiled = fs.existsSync(path.join(root, 'scripts/build-server.mjs'));
@@ -79,7 +79,7 @@ export async function startParley(opts: { dbFile: string; cpu?: number; env?: Re
     cpu: opts.cpu,
     readyPath: '/healthz',
     // BENCH_CPU_PROF=DIR: a V8 CPU profile of the server (node --cpu-prof), to see where it spends.
-    ...(process.env.BENCH_CPU_PROF ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] } : {}),
+    nodeArgs: [...(opts.nodeArgs ?? []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     env: {
       NODE_ENV: 'production',
       PARLEY_DEMO_USERS: '0',
