@@ -59,7 +59,7 @@ afterEach(async () => {
 let n = 0;
 async function side(
   who: keyof typeof users,
-  o: { media?: FakeMediaAccess; connectMs?: number; statsIntervalMs?: number; watchdog?: { stallMs: number; oneWayMs: number } } = {},
+  o: { media?: FakeMediaAccess; connectMs?: number; statsIntervalMs?: number; watchdog?: { stallMs: number; oneWayMs: number }; fullVideoAfterMs?: number } = {},
 ): Promise<Side> {
   const deviceId = `${who}-${++n}`;
   const socket = await server.connect(users[who].cookie, { deviceId });
@@ -94,6 +94,7 @@ async function side(
     ...(o.connectMs ? { timeouts: { connectMs: o.connectMs } } : {}),
     ...(o.statsIntervalMs ? { statsIntervalMs: o.statsIntervalMs } : {}),
     ...(o.watchdog ? { watchdog: o.watchdog } : {}),
+    ...(o.fullVideoAfterMs ? { fullVideoAfterMs: o.fullVideoAfterMs } : {}),
   });
   controller.start();
   const s = { who, deviceId, socket, sent, media, pcs, tones, log, controller };
@@ -369,6 +370,32 @@ describe('CallController on the real server', () => {
       const camera = dana.media.tracks.find((t) => t.kind === 'video') as FakeMediaTrack;
       expect(camera.readyState).toBe('ended');
       expect(call(dana).cameraOn).toBe(false);
+    });
+
+    it('starts the camera at 640×480 and raises it to 1280×720 once remote frames arrived, without renegotiating', async () => {
+      const dana = await side('dana', { fullVideoAfterMs: 100 });
+      const noor = await side('noor', { fullVideoAfterMs: 100 });
+      await dana.controller.startCall(peer('noor'), 'video');
+      await until(() => snap(noor).call?.phase === 'ringing', 'Noor ringing');
+      await noor.controller.answer();
+      const camera = (s: Side) => s.media.tracks.find((t) => t.kind === 'video')!;
+      for (const s of [dana, noor]) expect(camera(s).getSettings()).toMatchObject({ width: 640, height: 480 });
+      await until(() => noor.sent.includes('call.answer'), 'the answer');
+      const offers = dana.sent.filter((e) => e === 'call.offer').length;
+      lastPc(dana).connect();
+      lastPc(noor).connect();
+      await until(() => call(dana).remoteVideo && call(noor).remoteVideo, 'remote video on both');
+      // Not at once: the other side's first frames come first.
+      for (const s of [dana, noor]) expect(camera(s).applied).toEqual([]);
+      await until(() => camera(dana).applied.length > 0 && camera(noor).applied.length > 0, 'both cameras raised');
+      for (const s of [dana, noor]) {
+        expect(camera(s).applied).toEqual([{ width: { ideal: 1280 }, height: { ideal: 720 } }]);
+        expect(camera(s).getSettings()).toMatchObject({ width: 1280, height: 720 });
+        expect(s.log.messages()).toContain('[Call] Camera raised to 1280×720');
+      }
+      await sleep(400);
+      expect(dana.sent.filter((e) => e === 'call.offer').length).toBe(offers);
+      expect(camera(dana).applied.length + camera(noor).applied.length).toBe(2);
     });
 
     it('switches the microphone mid-call and lists the devices', async () => {

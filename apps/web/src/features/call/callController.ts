@@ -3,6 +3,7 @@ import {
   CallAgent,
   isCallError,
   prefixLogger,
+  systemClock,
   type AgentCall,
   type CallEnd,
   type CallTimeouts,
@@ -51,6 +52,8 @@ export interface CallControllerOptions {
   qualityReportMs?: number;
   /** The media watchdog's thresholds (tests shorten them). */
   watchdog?: Partial<WatchdogOptions>;
+  /** From the first remote frames to raising the camera to its full size (localMedia.ts FULL_VIDEO_AFTER_MS). */
+  fullVideoAfterMs?: number;
 }
 
 /**
@@ -100,6 +103,8 @@ export class CallController {
       active: () => this.#active,
       publish: () => this.#publish(),
       refreshDevices: () => this.refreshDevices(),
+      clock: options.clock ?? systemClock,
+      ...(options.fullVideoAfterMs !== undefined ? { fullVideoAfterMs: options.fullVideoAfterMs } : {}),
     });
   }
 
@@ -291,6 +296,7 @@ export class CallController {
       endDetail: null,
       end: null,
       endTimer: null,
+      fullSize: 'waiting',
       cleanups: [],
     };
     const previous = this.#active;
@@ -300,6 +306,7 @@ export class CallController {
       // A glare merge makes the call incoming: their name and kind now.
       if (call.direction === 'incoming' && call.peerName && call.peerName !== record.peer.name) record.peer = { ...record.peer, name: call.peerName };
       if (call.kind === 'video') record.video = true;
+      this.#local.raiseWhenFlowing(record);
       if (this.#active === record) this.#publish();
     });
     call.on('track', (track, streams) => this.#onRemoteTrack(record, track, streams));
@@ -351,6 +358,7 @@ export class CallController {
       if (video.length > 0) record.video = true;
       // Browsers report a remote track muted until its first frames arrive, and after the peer removed it.
       record.remoteVideo = video.some((t) => t.readyState !== 'ended' && !t.muted);
+      this.#local.raiseWhenFlowing(record);
       this.#publish();
     };
     let display = record.remoteStream;

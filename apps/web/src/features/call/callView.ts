@@ -95,6 +95,12 @@ export interface ActiveCall {
   endDetail: string | null;
   end: CallEndView | null;
   endTimer: ReturnType<typeof setTimeout> | null;
+  /**
+   * The camera's way from its start size to the full size (LocalMedia.raiseWhenFlowing): `waiting`
+   * for the call to connect, `fallback`/`soon` while a raise is scheduled (no remote frames yet /
+   * the first remote frames arrived), `done` once raised or when there is nothing to raise.
+   */
+  fullSize: 'waiting' | 'fallback' | 'soon' | 'done';
   /** Listeners on tracks and streams, removed when the call ends. */
   cleanups: (() => void)[];
 }

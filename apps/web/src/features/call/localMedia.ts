@@ -1,6 +1,9 @@
-import type { Logger } from '@parley/call';
+import type { Clock, Logger } from '@parley/call';
 import type { ActiveCall } from './callView.ts';
-import { acquireTrack, deviceIdOf, listen, tracksOf, type DeviceChoice, type MediaAccess } from './media.ts';
+import { acquireTrack, deviceIdOf, FULL_VIDEO, listen, tracksOf, type DeviceChoice, type MediaAccess } from './media.ts';
+
+/** From the first remote frames to raising the camera: the other side's first frames are usually a few tens of ms behind ours. */
+export const FULL_VIDEO_AFTER_MS = 1_000;
 
 export interface LocalMediaOptions {
   media: MediaAccess;
@@ -11,6 +14,9 @@ export interface LocalMediaOptions {
   active: () => ActiveCall | null;
   publish: () => void;
   refreshDevices: () => void;
+  clock: Clock;
+  /** Default FULL_VIDEO_AFTER_MS; with no remote video the raise comes 3× that after connecting. */
+  fullVideoAfterMs?: number;
 }
 
 /**
@@ -21,6 +27,8 @@ export class LocalMedia {
   readonly #o: LocalMediaOptions;
   /** Camera and microphone switches, one at a time. */
   #chain: Promise<void> = Promise.resolve();
+  /** Each call's scheduled raise to the full camera size. */
+  readonly #timers = new WeakMap<ActiveCall, unknown>();
 
   constructor(options: LocalMediaOptions) {
     this.#o = options;
@@ -28,6 +36,44 @@ export class LocalMedia {
 
   applyMute(record: ActiveCall): void {
     for (const track of tracksOf(record.localStream, 'audio')) track.enabled = !record.muted;
+  }
+
+  /**
+   * A call's camera starts at START_VIDEO (media.ts) and goes to FULL_VIDEO once media flows:
+   * FULL_VIDEO_AFTER_MS after this page shows the first remote frames of a connected call (or 3×
+   * that after connecting, when no remote video comes). applyConstraints changes the capture in
+   * place: no renegotiation, the encoder simply sends larger frames. Called on every call update.
+   */
+  raiseWhenFlowing(record: ActiveCall): void {
+    if (record.fullSize === 'done' || record.fullSize === 'soon' || record.end || record.call.connectedAt === null) return;
+    if (record.fullSize === 'fallback' && !record.remoteVideo) return;
+    const clock = this.#o.clock;
+    const after = this.#o.fullVideoAfterMs ?? FULL_VIDEO_AFTER_MS;
+    // The first remote frames overtake a fallback: the sooner timer replaces it.
+    const fallback = this.#timers.get(record);
+    if (fallback !== undefined) clock.clearTimeout(fallback);
+    record.fullSize = record.remoteVideo ? 'soon' : 'fallback';
+    const timer = clock.setTimeout(() => void this.#raise(record), record.remoteVideo ? after : 3 * after);
+    this.#timers.set(record, timer);
+    record.cleanups.push(() => clock.clearTimeout(timer));
+  }
+
+  #raise(record: ActiveCall): Promise<void> {
+    return this.#queue(async () => {
+      if (record.fullSize === 'done') return;
+      record.fullSize = 'done';
+      this.#timers.delete(record);
+      const track = tracksOf(record.localStream, 'video')[0];
+      if (this.#live() !== record || !track || track.readyState === 'ended' || typeof track.applyConstraints !== 'function') return;
+      try {
+        await track.applyConstraints(FULL_VIDEO);
+        const { width, height } = track.getSettings();
+        this.#o.log.info(`Camera raised to ${width ?? '?'}×${height ?? '?'}`);
+      } catch (error) {
+        // The camera cannot do it: the call goes on at the start size.
+        this.#o.log.warn('Raising the camera to the full size failed', error);
+      }
+    });
   }
 
   watchStream(record: ActiveCall, stream: MediaStream): void {

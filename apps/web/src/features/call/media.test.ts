@@ -23,7 +23,8 @@ describe('acquireCallMedia', () => {
     const media = fakeMediaAccess();
     const result = await acquireCallMedia(media, 'video', { microphoneId: 'mic-2', cameraId: null });
     expect(result.ok && result.stream.getTracks().map((t) => t.kind).sort()).toEqual(['audio', 'video']);
-    expect(media.requests[0]).toMatchObject({ audio: { deviceId: { ideal: 'mic-2' } }, video: { width: { ideal: 1280 } } });
+    // The start size; the call raises it once media flows (localMedia.ts).
+    expect(media.requests[0]).toMatchObject({ audio: { deviceId: { ideal: 'mic-2' } }, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
   });
 
   it('offers audio only when the camera fails and the microphone works', async () => {

@@ -38,14 +38,21 @@ export interface DeviceChoice {
   cameraId: string | null;
 }
 
-const VIDEO: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 } };
+/** The camera's size once a call's media flows, and for a camera turned on or switched mid-call. */
+export const FULL_VIDEO: MediaTrackConstraints = { width: { ideal: 1280 }, height: { ideal: 720 } };
+/**
+ * The camera's size while a call sets up: what a camera gives by default. Its first frames encode,
+ * travel, decode and paint much sooner than 1280×720 ones on a busy device; LocalMedia raises the
+ * track to FULL_VIDEO with applyConstraints (no renegotiation) once the first frames have arrived.
+ */
+export const START_VIDEO: MediaTrackConstraints = { width: { ideal: 640 }, height: { ideal: 480 } };
 
 export function audioConstraints(choice: DeviceChoice): MediaTrackConstraints | true {
   return deviceConstraint(choice.microphoneId);
 }
 
-export function videoConstraints(choice: DeviceChoice): MediaTrackConstraints | true {
-  return deviceConstraint(choice.cameraId, VIDEO);
+export function videoConstraints(choice: DeviceChoice, size: MediaTrackConstraints = FULL_VIDEO): MediaTrackConstraints | true {
+  return deviceConstraint(choice.cameraId, size);
 }
 
 export type CallMedia =
@@ -65,8 +72,9 @@ export async function acquireCallMedia(media: MediaAccess, kind: CallKind, choic
     return { ok: false, message: describeMediaError(new DOMException('', 'NotSupportedError'), kind === 'video' ? 'both' : 'microphone'), audioOnly: null };
   }
   const audio = audioConstraints(choice);
+  const video = videoConstraints(choice, START_VIDEO);
   try {
-    const stream = await media.getUserMedia(kind === 'video' ? { audio, video: videoConstraints(choice) } : { audio });
+    const stream = await media.getUserMedia(kind === 'video' ? { audio, video } : { audio });
     return { ok: true, stream };
   } catch (first) {
     if (kind === 'audio') return { ok: false, message: describeMediaError(first, 'microphone'), audioOnly: null };
@@ -75,7 +83,7 @@ export async function acquireCallMedia(media: MediaAccess, kind: CallKind, choic
       return { ok: false, message: describeMediaError(first, 'camera'), audioOnly: stream };
     } catch (second) {
       // The microphone fails too. Whether the camera alone would work tells whom to blame.
-      const cameraWorks = await media.getUserMedia({ video: videoConstraints(choice) }).then(
+      const cameraWorks = await media.getUserMedia({ video }).then(
         (probe) => {
           stopStream(probe);
           return true;

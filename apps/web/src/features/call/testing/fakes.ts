@@ -21,8 +21,18 @@ export class FakeMediaTrack {
   stop(): void {
     this.readyState = 'ended';
   }
-  getSettings(): { deviceId: string } {
-    return { deviceId: this.deviceId };
+  /** Every applyConstraints call, in order (the fake camera takes the ideal size asked for). */
+  readonly applied: MediaTrackConstraints[] = [];
+  width: number | undefined;
+  height: number | undefined;
+  async applyConstraints(constraints: MediaTrackConstraints): Promise<void> {
+    this.applied.push(constraints);
+    const ideal = (c: MediaTrackConstraints['width']) => (typeof c === 'object' ? c.ideal : c);
+    this.width = ideal(constraints.width);
+    this.height = ideal(constraints.height);
+  }
+  getSettings(): { deviceId: string; width?: number; height?: number } {
+    return { deviceId: this.deviceId, ...(this.width !== undefined ? { width: this.width } : {}), ...(this.height !== undefined ? { height: this.height } : {}) };
   }
 }
 
@@ -73,7 +83,13 @@ export function fakeMediaAccess(fail: { camera?: string; microphone?: string } =
       if (constraints.video && access.fail.camera) throw new DOMException('', access.fail.camera);
       const tracks: FakeMediaTrack[] = [];
       if (constraints.audio) tracks.push(new FakeMediaTrack('audio', deviceOf(constraints.audio, 'audio')));
-      if (constraints.video) tracks.push(new FakeMediaTrack('video', deviceOf(constraints.video, 'video')));
+      if (constraints.video) {
+        const camera = new FakeMediaTrack('video', deviceOf(constraints.video, 'video'));
+        const size = typeof constraints.video === 'object' ? constraints.video : {};
+        camera.width = typeof size.width === 'object' ? size.width.ideal : 640;
+        camera.height = typeof size.height === 'object' ? size.height.ideal : 480;
+        tracks.push(camera);
+      }
       access.tracks.push(...tracks);
       return new FakeMediaStream(tracks) as unknown as MediaStream;
     },
