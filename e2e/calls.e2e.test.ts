@@ -1,5 +1,6 @@
 // Journey d: a video call and an audio call between two people, through the UI only, with media
 // measured in both directions from outside the app, and the calls written into the history.
+import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { screenshot } from './support/browser.ts';
 import {
@@ -21,6 +22,14 @@ import { ALEX, DANA } from './support/users.ts';
 
 const journey = useJourney();
 
+/** The page's own camera as it captures now ("width×height" of the local video's track). */
+function cameraSize(page: Page): Promise<string> {
+  return callView(page).localVideo.evaluate((v: HTMLVideoElement) => {
+    const s = (v.srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings();
+    return `${s?.width}×${s?.height}`;
+  });
+}
+
 /** Admin and doctor signed in, each with their conversation open. */
 async function adminAndDoctor() {
   const [admin, doctor] = await Promise.all([signedInDevice(journey, 'admin', ALEX, DANA), signedInDevice(journey, 'doctor', DANA, ALEX)]);
@@ -41,11 +50,15 @@ describe('calls', () => {
     // The caller hears that the other side rings.
     await callStatus(admin, /Ringing/).waitFor();
     await screenshot(doctor, 'incoming-call');
+    // While it rings the caller's camera runs at the start size: the first frames come sooner.
+    expect(await cameraSize(admin), "the caller's camera while ringing").toBe('640×480');
 
     await incoming.answer.click();
     await incoming.dialog.waitFor({ state: 'hidden' });
     await Promise.all([waitConnected(admin), waitConnected(doctor)]);
     await expectMediaBothWays('video call', { name: 'admin', page: admin }, { name: 'doctor', page: doctor }, 'video');
+    // Each camera is raised to 1280×720 once the first remote frames are in (applyConstraints).
+    for (const page of [admin, doctor]) await expect.poll(() => cameraSize(page), { timeout: 10_000 }).toBe('1280×720');
 
     // The status line names the phase and runs a timer.
     await callStatus(admin, /\bConnected\b/).waitFor();
