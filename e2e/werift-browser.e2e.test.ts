@@ -6,6 +6,7 @@ import { RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   callButtons,
+  cameraSize,
   END_TEXT,
   measureInbound,
   MIN_AUDIO_BYTES_PER_S,
@@ -45,6 +46,8 @@ describe('a werift device in Node answers a call placed from Chromium', () => {
     const session = await incoming;
     expect(session.kind).toBe('video');
     expect(session.peerName).toBe(ALEX.name);
+    // While it rings the camera runs at the start size: the first frames come sooner.
+    await expect.poll(() => cameraSize(alex), { message: "Chromium's camera while ringing" }).toBe('640×480');
 
     // Dana's Node device answers with generated Opus-shaped audio and an echo of Alex's video.
     const media = weriftLocalStream('video');
@@ -77,6 +80,8 @@ describe('a werift device in Node answers a call placed from Chromium', () => {
     // The Node device receives Chromium's audio and video RTP.
     expect(nodeAudio.packetsPerSecond, 'chromium→node audio packets/s').toBeGreaterThanOrEqual(MIN_AUDIO_PPS);
     expect(nodeVideo.packetsPerSecond, 'chromium→node video packets/s').toBeGreaterThanOrEqual(MIN_VIDEO_PPS);
+    // Media flows: the camera (this browser's only page holding it) is raised to the full size, in place.
+    await expect.poll(() => cameraSize(alex), { timeout: 10_000 }).toBe('1280×720');
 
     // Alex hangs up in the UI: the Node device's call ends with the reason, by the remote side.
     const ended = waitEnded(session);

@@ -262,6 +262,18 @@ export async function remoteCandidateTypes(page: Page): Promise<Record<string, n
   });
 }
 
+/**
+ * The page's own camera as it captures now: "width×height" of the "Local video" element's track.
+ * A call's camera starts at 640×480 and is raised to 1280×720 once media flows; two pages of one
+ * browser share Chromium's fake camera, and a camera that another page holds cannot be raised.
+ */
+export function cameraSize(page: Page): Promise<string> {
+  return callView(page).localVideo.evaluate((v: HTMLVideoElement) => {
+    const s = (v.srcObject as MediaStream | null)?.getVideoTracks()[0]?.getSettings();
+    return `${s?.width}×${s?.height}`;
+  });
+}
+
 /** The decoded size of the "Remote video" element, polled until it has one or `timeout` passes. */
 export async function remoteVideoSize(page: Page, timeout = 10_000): Promise<{ width: number; height: number }> {
   const video: Locator = callView(page).remoteVideo;
