@@ -51,7 +51,7 @@ export function weriftPeerConnectionFactory(options: WeriftFactoryOptions = {}):
       ...(options.additionalHostAddresses ? { iceAdditionalHostAddresses: [...options.additionalHostAddresses] } : {}),
     });
     options.onPeerConnection?.(pc);
-    return new WeriftPeerConnection(pc);
+    return new WeriftPeerConnection(pc, configuration);
   };
 }
 

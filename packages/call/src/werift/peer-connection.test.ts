@@ -1,5 +1,9 @@
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net from 'node:net';
 import { MediaStreamTrack, RTCPeerConnection } from 'werift';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { weriftPeerConnectionFactory } from './factory.ts';
 import { WeriftPeerConnection } from './peer-connection.ts';
 
 const turn = () => new Promise((r) => setTimeout(r, 20));
@@ -63,5 +67,67 @@ describe('WeriftPeerConnection', () => {
     await turn();
     expect(a.signalingState).toBe('stable');
     expect(events).toBe(2);
+  });
+});
+
+describe('WeriftPeerConnection and STUN', () => {
+  // Every name the process looks up and every UDP datagram it sends, by destination. Loopback
+  // passes; anything else is kept on the host (it fails at once, as on a host without a route out).
+  const sent: string[] = [];
+  const realSend = dgram.Socket.prototype.send;
+  const open: Array<{ close(): Promise<void> | void }> = [];
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    sent.length = 0;
+    await Promise.allSettled(open.splice(0).map((c) => c.close()));
+  });
+  const watchUdp = () => {
+    vi.spyOn(dns.promises, 'lookup').mockImplementation((async (host: string) => {
+      sent.push(`lookup ${host}`);
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host} (the test keeps it off the network)`), { code: 'ENOTFOUND' });
+    }) as unknown as typeof dns.promises.lookup);
+    return vi.spyOn(dgram.Socket.prototype, 'send').mockImplementation(function (this: dgram.Socket, ...args: unknown[]) {
+      const [port, host] = args.slice(1).filter((a) => typeof a === 'number' || typeof a === 'string') as [number, string];
+      sent.push(`${host}:${port}`);
+      if (net.isIP(host) && (host === '::1' || host.startsWith('127.'))) return (realSend as (...a: unknown[]) => void).apply(this, args);
+      const callback = args.find((a) => typeof a === 'function') as ((e: Error) => void) | undefined;
+      setImmediate(() => callback?.(new Error(`the test keeps ${host}:${port} off the network`)));
+    });
+  };
+  const offerer = (iceServers: Array<{ urls: string }>) => {
+    let raw!: RTCPeerConnection;
+    const pc = weriftPeerConnectionFactory({ additionalHostAddresses: ['127.0.0.1'], onPeerConnection: (p) => (raw = p) })({ iceServers });
+    open.push(pc);
+    raw.createDataChannel('chat');
+    pc.addTrack(new MediaStreamTrack({ kind: 'audio' }));
+    return pc;
+  };
+
+  it('gathers without sending anything when the configuration names no STUN server (werift alone asks stun.l.google.com)', async () => {
+    watchUdp();
+    const raw = new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'] });
+    open.push(raw);
+    raw.createDataChannel('chat');
+    await raw.setLocalDescription(await raw.createOffer());
+    expect(sent).toContain('lookup stun.l.google.com');
+
+    sent.length = 0;
+    const pc = offerer([]);
+    await pc.setLocalDescription();
+    expect(pc.localDescription?.sdp).toMatch(/a=candidate:.* 127\.0\.0\.1 \d+ typ host/);
+    expect(sent).toEqual([]);
+  });
+
+  it('still asks the STUN server the configuration names', async () => {
+    watchUdp();
+    const stun = dgram.createSocket('udp4');
+    open.push({ close: () => new Promise<void>((r) => stun.close(() => r())) });
+    await new Promise<void>((r) => stun.bind(0, '127.0.0.1', () => r()));
+    const request = new Promise<Buffer>((r) => stun.once('message', (m) => r(m)));
+    const pc = offerer([{ urls: `stun:127.0.0.1:${stun.address().port}` }]);
+    void pc.setLocalDescription().catch(() => undefined); // waits for an answer this server never gives
+    const message = await request;
+    expect(message.readUInt16BE(0)).toBe(0x0001); // a STUN Binding request
+    expect(sent.filter((d) => d.includes('google'))).toEqual([]);
   });
 });
