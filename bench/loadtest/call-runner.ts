@@ -2,8 +2,8 @@
 // answer, connected, data channel messages both ways (and RTP both ways with --media), held for
 // the duration, hung up — and what went wrong, as one of the report's reasons.
 import { acceptDataChannel, openDataChannel, RtpCounter, RtpSource, weriftLocalStream } from '@parley/call/werift';
-import type { MediaStreamTrack, RTCDataChannel } from 'werift';
-import type { LoadDevice, WeriftAgentCall } from './device.ts';
+import type { MediaStreamTrack, RTCDataChannel, RTCPeerConnection } from 'werift';
+import { CallTrace, type LoadDevice, type WeriftAgentCall } from './device.ts';
 import type { CallOutcome, FailureReason } from './report.ts';
 
 export interface CallPlan {
@@ -89,6 +89,25 @@ function chatter(channel: RTCDataChannel, perS: number): { received: () => numbe
   return { received: () => received, sent: () => sent, stop: () => clearInterval(timer) };
 }
 
+/** werift's own view of the connection, into the call's trace: ICE gathering and checks, DTLS (connectionState), candidates. */
+function tracePeer(pc: RTCPeerConnection, trace: CallTrace, who: string): void {
+  let local = 0;
+  pc.iceGatheringStateChange.subscribe((s) => trace.mark(who, `werift gathering ${s} (${local} local candidates)`));
+  pc.onIceCandidate.subscribe((c) => {
+    if (c) local++;
+  });
+  pc.iceConnectionStateChange.subscribe((s) => trace.mark(who, `werift ICE ${s}`));
+  pc.connectionStateChange.subscribe((s) => trace.mark(who, `werift connection ${s}`));
+  pc.signalingStateChange.subscribe((s) => trace.mark(who, `werift signaling ${s}`));
+}
+
+function tracePhases(call: WeriftAgentCall, trace: CallTrace, who: string): void {
+  let last = '';
+  call.on('update', () => {
+    if (call.phase !== last) trace.mark(who, `phase ${(last = call.phase)}`);
+  });
+}
+
 const sleep = (ms: number, interrupted: Promise<void>) => Promise.race([new Promise((r) => setTimeout(r, ms)), interrupted]);
 
 export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: CallPlan): Promise<CallOutcome> {
@@ -100,12 +119,16 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
   let interrupted = false;
   void plan.interrupted.then(() => (interrupted = true));
   const refusedBefore = caller.refusals.length;
+  const trace = new CallTrace();
+  caller.tracing = { trace, who: 'caller' };
+  callee.tracing = { trace, who: 'callee' };
   try {
     const kind = plan.media ? 'video' : 'audio';
     const local = { caller: weriftLocalStream(kind), callee: weriftLocalStream(kind) };
     // The caller opens the channel on its peer connection before the first offer, which carries it.
     let callerChannel: Promise<RTCDataChannel> | undefined;
     caller.onNextPeerConnection = (pc) => {
+      tracePeer(pc, trace, 'caller');
       callerChannel = openDataChannel(pc, LABEL, plan.setupTimeoutMs);
       callerChannel.catch(() => undefined);
     };
@@ -113,6 +136,7 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
     // the offer travels in the invite, so the channel can open before the accept is acknowledged.
     let calleeChannel: Promise<RTCDataChannel> | undefined;
     callee.onNextPeerConnection = (pc) => {
+      tracePeer(pc, trace, 'callee');
       calleeChannel = acceptDataChannel(pc, LABEL, plan.setupTimeoutMs);
       calleeChannel.catch(() => undefined);
     };
@@ -120,6 +144,7 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
     const incoming = callee.nextIncoming(plan.setupTimeoutMs);
     incoming.catch(() => undefined);
     callerCall = caller.agent.dial(callee.user.id, kind);
+    tracePhases(callerCall, trace, 'caller');
     const callerTracks = remoteTracks(callerCall);
     const ringing = new Promise<number>((resolve) => {
       const off = callerCall!.on('update', () => {
@@ -133,15 +158,18 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
 
     calleeCall = await withTimeout(incoming, plan.setupTimeoutMs, 'no_ring', 'no invite reached the callee');
     const calleeTracks = remoteTracks(calleeCall);
+    tracePhases(calleeCall, trace, 'callee');
     const rangAt = await withTimeout(ringing, plan.setupTimeoutMs, 'no_ring', 'the caller heard no ringing');
     const invitedAt = caller.sentAt.get(`${callerCall.callId}:call.invite`);
     if (invitedAt !== undefined) outcome.inviteToRingMs = rangAt - invitedAt;
     if (caller.refusals.length > refusedBefore) throw new CallFailure('invite_refused', caller.refusals.at(-1)!);
 
     const answeredAt = performance.now();
+    trace.mark('callee', 'answers');
     if (!(await calleeCall.accept(local.callee.stream))) throw new CallFailure('ended_before_connected', `the call stopped ringing before the answer (${calleeCall.end?.reason})`);
     await Promise.all([untilConnected(callerCall, plan.setupTimeoutMs), untilConnected(calleeCall, plan.setupTimeoutMs)]);
     outcome.answerToConnectedMs = performance.now() - answeredAt;
+    trace.mark('both', 'connected');
 
     if (!callerChannel) throw new CallFailure('data_channel', 'the engine made no peer connection on the caller');
     if (!calleeChannel) throw new CallFailure('data_channel', 'the engine made no peer connection on the callee');
@@ -205,14 +233,19 @@ export async function runCall(caller: LoadDevice, callee: LoadDevice, plan: Call
       throw new CallFailure('media_short', `${outcome.media.received} of ${outcome.media.expected} RTP packets arrived`);
     }
     outcome.ok = true;
+    outcome.trace = trace.lines;
     return outcome;
   } catch (err) {
     const f = err instanceof CallFailure ? err : new CallFailure('error', String((err as Error)?.stack ?? err));
     outcome.failure = interrupted && f.reason !== 'interrupted' ? 'interrupted' : f.reason;
     const engineSaid = [...caller.log.slice(-2), ...callee.log.slice(-2)].join(' | ');
     outcome.detail = `${f.message}${engineSaid ? ` — engine: ${engineSaid}` : ''}`;
+    trace.mark('runner', `FAILED ${outcome.failure}: ${f.message}`);
+    outcome.trace = trace.lines;
     return outcome;
   } finally {
+    caller.tracing = null;
+    callee.tracing = null;
     caller.onNextPeerConnection = null;
     callee.onNextPeerConnection = null;
     for (const s of sources) s.stop();

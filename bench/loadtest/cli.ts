@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { cleanupUsers, ParleyApi, prepareUsers, TargetError } from './admin.ts';
 import { DevicePool } from './device-pool.ts';
-import type { WorkerPlan } from './device-worker.ts';
+import type { WorkerPlan, WorkerStats } from './device-worker.ts';
 import { LoadtestUsageError, parseOptions, USAGE, type LoadtestOptions } from './options.ts';
 import { Progress } from './progress.ts';
 import { buildReport, formatReport, histogramSvg, type CallOutcome, type Report } from './report.ts';
@@ -67,6 +67,13 @@ export async function runLoadtest(o: LoadtestOptions, io: { err: NodeJS.Writable
     await pool.close();
   }
 
+  const clients = pool.stats.map((s) => {
+    const busy = s.cpuPct.length ? s.cpuPct : [0];
+    return { cpuMeanPct: Math.round((busy.reduce((a, b) => a + b, 0) / busy.length) * 10) / 10, cpuPeakPct: Math.max(...busy), lagP50Ms: s.lagP50Ms, lagP99Ms: s.lagP99Ms, lagMaxMs: Math.max(0, ...s.lagMaxMs) };
+  });
+  if (o.trace) writeTraces(o.trace, outcomes, pool.stats);
+  for (const outcome of outcomes) delete outcome.trace;
+
   let server: Report['server'] = { unavailable: metricsProblem ?? 'no server figures' };
   if (watch && first) {
     // The server ends each call as its hang up arrives; give the last ones a moment to be counted.
@@ -83,9 +90,23 @@ export async function runLoadtest(o: LoadtestOptions, io: { err: NodeJS.Writable
     progress.done(`${n} deactivated`);
   }
   return buildReport(
-    { url: o.url, options: { calls: o.calls, concurrency: o.concurrency, media: o.media, durationS: o.durationS, rampS: o.rampS, workers: pool.processes, ...(o.media ? { audioPps: o.audioPps, videoPps: o.videoPps } : {}) }, server, wallS: Math.round((Date.now() - started) / 100) / 10, interrupted },
+    { url: o.url, options: { calls: o.calls, concurrency: o.concurrency, media: o.media, durationS: o.durationS, rampS: o.rampS, workers: pool.processes, ...(o.media ? { audioPps: o.audioPps, videoPps: o.videoPps } : {}) }, server, wallS: Math.round((Date.now() - started) / 100) / 10, interrupted, clients },
     outcomes,
   );
+}
+
+/** The failed calls' timelines, the 5 slowest connected ones', and each device process's load a second. */
+function writeTraces(file: string, outcomes: CallOutcome[], stats: WorkerStats[]): void {
+  const failed = outcomes.filter((o) => !o.ok);
+  const slowest = outcomes.filter((o) => o.ok).sort((a, b) => (b.answerToConnectedMs ?? 0) - (a.answerToConnectedMs ?? 0)).slice(0, 5);
+  const block = (title: string, o: CallOutcome) => [`## ${title}`, ...(o.trace ?? ['(no trace)']), ''];
+  const lines = [
+    ...failed.flatMap((o, i) => block(`failed ${i + 1}: ${o.failure} — ${o.detail ?? ''}`, o)),
+    ...slowest.flatMap((o, i) => block(`slowest ${i + 1}: answer → connected ${Math.round(o.answerToConnectedMs ?? 0)} ms`, o)),
+    '## device processes, a sample a second (CPU % of a core / longest event-loop delay ms)',
+    ...stats.map((s) => `pid ${s.pid}: ${s.cpuPct.map((c, i) => `${c}/${s.lagMaxMs[i]}`).join(' ')}`),
+  ];
+  fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
 async function main(): Promise<number> {

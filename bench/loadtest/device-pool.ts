@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { repoRoot } from '../lib/proc.ts';
-import type { FromWorker, Slot, ToWorker, WorkerPlan } from './device-worker.ts';
+import type { FromWorker, Slot, ToWorker, WorkerPlan, WorkerStats } from './device-worker.ts';
 import type { CallOutcome } from './report.ts';
 
 const WORKER = path.join(import.meta.dirname, 'device-worker.ts');
@@ -20,6 +20,8 @@ export class DevicePool {
   readonly #owner = new Map<number, Proc>();
   readonly #waiting = new Map<string, (o: CallOutcome) => void>();
   #seq = 0;
+  /** Each process's own CPU and event-loop lag, as it reported them on close. */
+  readonly stats: WorkerStats[] = [];
 
   private constructor() {}
 
@@ -39,6 +41,7 @@ export class DevicePool {
         child.on('message', (m: FromWorker) => {
           if (m.type === 'connected') opts.onConnected?.((connected += m.n));
           else if (m.type === 'ready') resolve();
+          else if (m.type === 'stats') pool.stats.push(m.stats);
           else if (m.type === 'error') reject(new Error(`a device process could not connect its devices: ${m.message}`));
           else if (m.type === 'outcome') {
             const key = `${m.slot}:${m.seq}`;

@@ -2,6 +2,7 @@
 // share of the pairs, says `ready`, then runs one whole call per `run` message and sends back its
 // outcome. Both ends of a pair live in one process, so every latency is one clock's difference;
 // spreading the pairs over processes is what lets 200 werift peers use more than one core.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { runCall, type CallPlan } from './call-runner.ts';
 import { LoadDevice } from './device.ts';
 import type { TestUser } from './admin.ts';
@@ -27,7 +28,45 @@ export type FromWorker =
   | { type: 'connected'; n: number }
   | { type: 'ready' }
   | { type: 'outcome'; slot: number; seq: number; outcome: CallOutcome }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'stats'; stats: WorkerStats };
+
+/** A device process's own load, a sample a second from `init` to `close`: is the tool itself the limit? */
+export interface WorkerStats {
+  pid: number;
+  /** CPU of the process (user + system), % of one core, per second. */
+  cpuPct: number[];
+  /** The longest event-loop delay in each second, ms. */
+  lagMaxMs: number[];
+  /** Event-loop delay over the whole run, ms. */
+  lagP50Ms: number;
+  lagP99Ms: number;
+}
+
+const lag = monitorEventLoopDelay({ resolution: 10 });
+const wholeRun = monitorEventLoopDelay({ resolution: 10 });
+const perSecond = { cpuPct: [] as number[], lagMaxMs: [] as number[] };
+let sampler: NodeJS.Timeout | undefined;
+function startSampling(): void {
+  lag.enable();
+  wholeRun.enable();
+  let cpu = process.cpuUsage();
+  let at = performance.now();
+  sampler = setInterval(() => {
+    const now = performance.now();
+    const used = process.cpuUsage(cpu);
+    perSecond.cpuPct.push(Math.round(((used.user + used.system) / 1000 / (now - at)) * 1000) / 10);
+    perSecond.lagMaxMs.push(Math.round(lag.max / 1e5) / 10);
+    lag.reset();
+    cpu = process.cpuUsage();
+    at = now;
+  }, 1000);
+  sampler.unref();
+}
+function stats(): WorkerStats {
+  const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+  return { pid: process.pid, ...perSecond, lagP50Ms: ms(wholeRun.percentile(50)), lagP99Ms: ms(wholeRun.percentile(99)) };
+}
 
 const send = (m: FromWorker) => process.send!(m);
 const devices = new Map<number, [LoadDevice, LoadDevice]>();
@@ -37,6 +76,7 @@ const interrupted = new Promise<void>((r) => (interrupt = r));
 
 async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   plan = { ...m.plan, interrupted };
+  startSampling();
   for (const s of m.slots) {
     const tag = Math.random().toString(36).slice(2, 8);
     const caller = await LoadDevice.connect(m.url, s.caller, `loadtest-caller-${s.slot}-${tag}`);
@@ -47,6 +87,11 @@ async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
 }
 
 function close(): void {
+  if (sampler) {
+    clearInterval(sampler);
+    sampler = undefined;
+    if (process.connected) send({ type: 'stats', stats: stats() });
+  }
   for (const [a, b] of devices.values()) {
     a.close();
     b.close();

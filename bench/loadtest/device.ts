@@ -10,14 +10,27 @@ import type { TestUser } from './admin.ts';
 
 export type WeriftAgentCall = AgentCall<MediaStreamTrack, MediaStream>;
 
-/** The engine's warnings and errors, kept per device for the report (never printed: a progress bar runs). */
-function keptLogger(lines: string[]): Logger {
-  const keep = (level: string) => (message: string) => {
+/** A call's timeline, both devices' lines on one clock (ms since the call started); kept for failed and slow calls. */
+export class CallTrace {
+  readonly lines: string[] = [];
+  readonly t0 = performance.now();
+  mark(who: string, text: string): void {
+    if (this.lines.length < 400) this.lines.push(`+${(performance.now() - this.t0).toFixed(0).padStart(5)} ${who} ${text}`);
+  }
+}
+
+/**
+ * The engine's warnings and errors, kept per device for the report (never printed: a progress bar
+ * runs); every line, debug included, also goes to the trace of the call in progress.
+ */
+function keptLogger(lines: string[], trace: () => { trace: CallTrace; who: string } | null): Logger {
+  const keep = (level: string, kept: boolean) => (message: string) => {
+    trace()?.trace.mark(trace()!.who, `${level} ${message}`);
+    if (!kept) return;
     lines.push(`${level} ${message}`);
     if (lines.length > 50) lines.shift();
   };
-  const ignore = () => undefined;
-  return { debug: ignore, info: ignore, warn: keep('warn'), error: keep('error') };
+  return { debug: keep('debug', false), info: keep('info', false), warn: keep('warn', true), error: keep('error', true) };
 }
 
 export class LoadDevice {
@@ -29,6 +42,8 @@ export class LoadDevice {
   readonly refusals: string[] = [];
   /** Runs on the next peer connection the engine creates, before it adds tracks (a data channel). */
   onNextPeerConnection: ((pc: RTCPeerConnection) => void) | null = null;
+  /** The call in progress's trace, and this device's name in it. */
+  tracing: { trace: CallTrace; who: string } | null = null;
 
   private constructor(
     readonly user: TestUser,
@@ -43,15 +58,21 @@ export class LoadDevice {
       emit: (type, payload, ack) => {
         const callId = (payload as { callId?: string }).callId;
         this.sentAt.set(`${callId}:${type}`, performance.now());
+        this.tracing?.trace.mark(this.tracing.who, `sends ${type}`);
         socket.emit(type, payload, (res: unknown) => {
           const r = res as { ok?: boolean; error?: { code?: string; message?: string } } | undefined;
+          this.tracing?.trace.mark(this.tracing.who, `ack ${type}${r?.ok === false ? ` REFUSED ${r.error?.code ?? '?'}` : ''}`);
           if (r?.ok === false) this.refusals.push(`${type}: ${r.error?.code ?? '?'} ${r.error?.message ?? ''}`.trim());
           ack(res);
         });
       },
       on: (type, listener) => {
-        socket.on(type, listener);
-        return () => socket.off(type, listener);
+        const traced = (payload: unknown) => {
+          this.tracing?.trace.mark(this.tracing.who, `receives ${type}`);
+          listener(payload);
+        };
+        socket.on(type, traced);
+        return () => socket.off(type, traced);
       },
       onConnect: (listener) => {
         socket.on('connect', listener);
@@ -70,7 +91,7 @@ export class LoadDevice {
         },
       }),
       iceServers: () => this.rtcConfiguration(),
-      logger: keptLogger(this.log),
+      logger: keptLogger(this.log, () => this.tracing),
     });
     this.agent.start();
   }

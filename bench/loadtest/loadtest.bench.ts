@@ -34,7 +34,9 @@ export async function runLoadtestBench(o: LoadtestBenchOptions, log: (line: stri
     const parley = await startParley({ dbFile: seeded.file, env: { PARLEY_ADMIN_EMAIL: ADMIN.email, PARLEY_ADMIN_PASSWORD: ADMIN.password } });
     try {
       const args = ['--url', parley.url, '--calls', String(o.calls), '--concurrency', String(o.concurrency), '--media', '--duration', String(o.durationS)];
-      const options = parseOptions([...args, '--admin-email', ADMIN.email, '--admin-password', ADMIN.password, '--metrics-token', METRICS_TOKEN], {}) as LoadtestOptions;
+      // BENCH_LOADTEST_TRACE=FILE: the failed and slowest calls' set-up timelines and the device processes' load.
+      const trace = process.env.BENCH_LOADTEST_TRACE ? ['--trace', process.env.BENCH_LOADTEST_TRACE] : [];
+      const options = parseOptions([...args, ...trace, '--admin-email', ADMIN.email, '--admin-password', ADMIN.password, '--metrics-token', METRICS_TOKEN], {}) as LoadtestOptions;
       log(`loadtest: npm run loadtest -- ${args.join(' ')} --metrics-token …`);
       const cpu0 = cpuSeconds(parley.pid);
       const report = await runLoadtest(options, { err: process.stderr, interrupted: new Promise<void>(() => undefined) });

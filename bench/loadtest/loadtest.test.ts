@@ -1,6 +1,9 @@
 // The load test against a real Parley server: a smoke-size run (werift devices, real protocol,
 // data channel and RTP both ways, /metrics read back), and the clear messages for bad input.
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {} from '../../apps/server/src/testing/global-setup.ts'; // the harness's provided context
@@ -60,7 +63,9 @@ describe('loadtest against a real server', () => {
   };
 
   it('runs whole calls with data and RTP both ways, and /metrics agrees: +3 ended, none active', async () => {
-    const report = await runLoadtest(options(['--calls', '3', '--concurrency', '2', '--media', '--duration', '2', '--metrics-token', TOKEN, '--cleanup']), { err: sink, interrupted: never });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loadtest-trace-'));
+    const trace = path.join(dir, 'trace.txt');
+    const report = await runLoadtest(options(['--calls', '3', '--concurrency', '2', '--media', '--duration', '2', '--metrics-token', TOKEN, '--cleanup', '--trace', trace]), { err: sink, interrupted: never });
     expect(report.details).toEqual([]);
     expect(report).toMatchObject({ attempted: 3, connected: 3, completed: 3, failed: 0, failures: {}, interrupted: false });
     expect(report.inviteToRingMs!.p50).toBeGreaterThan(0);
@@ -82,6 +87,16 @@ describe('loadtest against a real server', () => {
     const testUsers = users.filter((u) => u.email.includes('loadtest'));
     expect(testUsers).toHaveLength(4);
     expect(testUsers.every((u) => !u.active)).toBe(true);
+    // The device processes' own load, and the slowest calls' timelines on one clock, both sides.
+    expect(report.clients).toHaveLength(report.options.workers);
+    for (const c of report.clients) expect(c.cpuMeanPct).toBeGreaterThan(0);
+    const text2 = fs.readFileSync(trace, 'utf8');
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(text2).toMatch(/^## slowest 1: answer → connected \d+ ms$/m);
+    for (const line of [/ caller sends call\.invite$/m, / callee receives call\.invite$/m, / caller werift gathering complete/m, / callee werift connection connected$/m, / both connected$/m]) {
+      expect(text2).toMatch(line);
+    }
+    expect(text2.match(/^pid \d+: /gm)).toHaveLength(report.options.workers);
   }, 120_000);
 
   it('says so when the admin credentials are wrong', async () => {

@@ -9,6 +9,8 @@ export interface LoadtestOptions {
   durationS: number;
   json?: string;
   svg?: string;
+  /** Writes the set-up timelines of the failed and the slowest calls, and the device processes' load, to this file. */
+  trace?: string;
   adminEmail: string;
   adminPassword: string;
   metricsToken?: string;
@@ -38,6 +40,9 @@ export const USAGE = `Usage: npm run loadtest -- --url http://HOST:PORT [options
   --duration S           seconds each call is held once connected (default 5)
   --json FILE            write the report as JSON
   --svg FILE             write a histogram of set-up times as SVG
+  --trace FILE           write the failed and the 5 slowest calls' set-up timelines (engine log, signals,
+                         werift ICE/DTLS states, both sides on one clock) and the device processes' CPU
+                         and event-loop lag per second
   --admin-email EMAIL    the admin who creates the test users (default admin@example.com)
   --admin-password PW    (default parley-demo-pass, or $PARLEY_ADMIN_PASSWORD)
   --metrics-token TOKEN  read the server's CPU, RSS and call counters from /metrics (default $METRICS_TOKEN)
@@ -74,6 +79,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
         duration: { type: 'string' },
         json: { type: 'string' },
         svg: { type: 'string' },
+        trace: { type: 'string' },
         'admin-email': { type: 'string' },
         'admin-password': { type: 'string' },
         'metrics-token': { type: 'string' },
@@ -117,6 +123,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     durationS,
     ...(values.json ? { json: values.json as string } : {}),
     ...(values.svg ? { svg: values.svg as string } : {}),
+    ...(values.trace ? { trace: values.trace as string } : {}),
     adminEmail: (values['admin-email'] as string | undefined) ?? 'admin@example.com',
     adminPassword: (values['admin-password'] as string | undefined) ?? env.PARLEY_ADMIN_PASSWORD ?? 'parley-demo-pass',
     ...(metricsToken ? { metricsToken } : {}),

@@ -27,6 +27,8 @@ export interface CallOutcome {
    * senders' schedule skipped because their process stalled for over a second (a loaded client).
    */
   media?: { expected: number; received: number; skipped: number };
+  /** Both devices' timeline of the call set-up (engine log, signals, werift states); the runner drops it from calls that are neither failed nor among the slowest. */
+  trace?: string[];
 }
 
 export interface Latency {
@@ -51,10 +53,21 @@ export interface Report {
   server: { cpuMeanPct: number; cpuPeakPct: number; rssPeakMb: number; rssEndMb: number; callsEnded: number; activeAfter: number; agrees: boolean } | { unavailable: string };
   wallS: number;
   interrupted: boolean;
+  /** The device processes' own load: the tool is the limit if these are saturated. */
+  clients: ClientLoad[];
   /** Every connected call's answer → connected, for the histogram. */
   setupSamplesMs: number[];
   /** A few failure details (first of each reason). */
   details: string[];
+}
+
+export interface ClientLoad {
+  cpuMeanPct: number;
+  cpuPeakPct: number;
+  /** Event-loop delay of the process over the run, and the worst single delay. */
+  lagP50Ms: number;
+  lagP99Ms: number;
+  lagMaxMs: number;
 }
 
 export function latency(samples: number[]): Latency | null {
@@ -63,7 +76,7 @@ export function latency(samples: number[]): Latency | null {
   return { p50: r(percentile(samples, 50)), p95: r(percentile(samples, 95)), p99: r(percentile(samples, 99)), max: r(Math.max(...samples)) };
 }
 
-export function buildReport(base: Pick<Report, 'url' | 'options' | 'server' | 'wallS' | 'interrupted'>, outcomes: CallOutcome[]): Report {
+export function buildReport(base: Pick<Report, 'url' | 'options' | 'server' | 'wallS' | 'interrupted' | 'clients'>, outcomes: CallOutcome[]): Report {
   const failures: Partial<Record<FailureReason, number>> = {};
   const details: string[] = [];
   for (const o of outcomes) {
@@ -111,6 +124,9 @@ export function formatReport(r: Report): string {
     const s = r.server;
     lines.push(`  server           CPU mean ${s.cpuMeanPct} % of a core, peak ${s.cpuPeakPct} % · RSS peak ${s.rssPeakMb} MB, at the end ${s.rssEndMb} MB`);
     lines.push(`  /metrics         calls ended +${s.callsEnded}, active after ${s.activeAfter}: ${s.agrees ? 'agrees with this report' : 'DOES NOT agree with this report'}`);
+  }
+  for (const [i, c] of r.clients.entries()) {
+    lines.push(`  device process ${i + 1} CPU mean ${c.cpuMeanPct} % of a core, peak ${c.cpuPeakPct} % · event-loop delay p50 ${c.lagP50Ms} ms, p99 ${c.lagP99Ms} ms, max ${c.lagMaxMs} ms`);
   }
   lines.push(`  wall time        ${r.wallS} s`);
   return lines.join('\n');
