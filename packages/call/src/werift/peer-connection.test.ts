@@ -75,7 +75,7 @@ describe('WeriftPeerConnection and STUN', () => {
   // passes; anything else is kept on the host (it fails at once, as on a host without a route out).
   const sent: string[] = [];
   const realSend = dgram.Socket.prototype.send;
-  const open: Array<{ close(): Promise<void> | void }> = [];
+  const open: Array<{ close(): unknown }> = [];
   afterEach(async () => {
     vi.restoreAllMocks();
     sent.length = 0;
@@ -129,5 +129,50 @@ describe('WeriftPeerConnection and STUN', () => {
     const message = await request;
     expect(message.readUInt16BE(0)).toBe(0x0001); // a STUN Binding request
     expect(sent.filter((d) => d.includes('google'))).toEqual([]);
+  });
+});
+
+describe('WeriftPeerConnection connectionState', () => {
+  const open: RTCPeerConnection[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((pc) => pc.close()));
+  });
+  const make = () => {
+    const pc = new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false });
+    open.push(pc);
+    return pc;
+  };
+
+  it('says connected only once DTLS is, also when a renegotiation is answered between ICE and DTLS (werift says connected then)', async () => {
+    const a = make();
+    const b = new WeriftPeerConnection(make());
+    const seen: string[] = [];
+    b.onconnectionstatechange = () => seen.push(b.connectionState);
+    a.createDataChannel('chat');
+    a.addTrack(new MediaStreamTrack({ kind: 'audio' }));
+    await a.setLocalDescription(await a.createOffer());
+    // The answerer is the DTLS client: once its ICE is connected it waits 100 ms before its
+    // ClientHello. A renegotiation answered in that window is what werift counts as connected.
+    const early = new Promise<{ raw: string; dtls: string; wrapped: string }>((resolve) => {
+      b.pc.iceConnectionStateChange.subscribe((state) => {
+        if (state !== 'connected') return;
+        void (async () => {
+          b.pc.addTransceiver('video', { direction: 'recvonly' });
+          await b.setLocalDescription();
+          await a.setRemoteDescription(b.localDescription as { type: 'offer'; sdp: string });
+          await a.setLocalDescription(await a.createAnswer());
+          await b.setRemoteDescription(a.localDescription as { type: 'answer'; sdp: string });
+          resolve({ raw: b.pc.connectionState, dtls: b.pc.dtlsTransports[0]!.state, wrapped: b.connectionState });
+        })();
+      });
+    });
+    await b.setRemoteDescription(a.localDescription as { type: 'offer'; sdp: string });
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription as { type: 'answer'; sdp: string });
+    expect(await early).toEqual({ raw: 'connected', dtls: 'connecting', wrapped: 'connecting' });
+    await vi.waitFor(() => expect(b.pc.dtlsTransports[0]!.state).toBe('connected'), { timeout: 10_000 });
+    await vi.waitFor(() => expect(seen.at(-1)).toBe('connected'));
+    expect(seen.filter((s) => s === 'connected')).toHaveLength(1);
+    expect(b.connectionState).toBe('connected');
   });
 });

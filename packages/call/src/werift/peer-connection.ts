@@ -13,6 +13,12 @@
  *   to 5 s when the lookup or the request goes unanswered (a host without a route out, a resolver
  *   that drops a burst of lookups — at 100 concurrent call set-ups 85 % of them waited 5 s on each
  *   side). Here a configuration without STUN gets none, and nothing leaves for Google.
+ * - A browser's connectionState is `connected` once ICE and DTLS are. werift's says `connected`
+ *   whenever an answer is applied while ICE is already connected (peerConnection.ts connect()
+ *   returns early for a connected ICE transport), also before the DTLS handshake is done: a
+ *   renegotiation right after the first answer made the engine count a call as connected seconds
+ *   before media could flow, and its media watchdog then restarted ICE under the handshake. Here
+ *   `connected` also needs every DTLS transport connected, and a DTLS change fires the event.
  *
  * Everything else is passed through: werift already has the browser's `on…` handlers, implicit
  * setLocalDescription(), addIceCandidate(null), restartIce() and setConfiguration().
@@ -43,6 +49,9 @@ export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack
   #closed = false;
   /** Whether the configuration names a STUN server; without one, werift's default is taken away. */
   #stun: boolean;
+  #onconnectionstatechange: EventHandler<unknown> | null | undefined = null;
+  #reportedConnectionState = '';
+  readonly #watchedDtls = new WeakSet<object>();
 
   constructor(pc: RTCPeerConnection, configuration: PeerConfiguration = {}) {
     this.pc = pc;
@@ -60,7 +69,9 @@ export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack
     return this.pc.iceConnectionState;
   }
   get connectionState(): string {
-    return this.pc.connectionState;
+    const state = this.pc.connectionState;
+    if (state !== 'connected') return state;
+    return this.pc.dtlsTransports.every((t) => t.state === 'connected') ? 'connected' : 'connecting';
   }
   get localDescription(): { type: string; sdp: string } | null {
     return this.pc.localDescription;
@@ -88,10 +99,11 @@ export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack
     this.pc.oniceconnectionstatechange = handler ? () => handler(undefined) : null;
   }
   get onconnectionstatechange(): EventHandler<unknown> | null | undefined {
-    return this.pc.onconnectionstatechange;
+    return this.#onconnectionstatechange;
   }
   set onconnectionstatechange(handler: EventHandler<unknown> | null | undefined) {
-    this.pc.onconnectionstatechange = handler ? () => handler(undefined) : null;
+    this.#onconnectionstatechange = handler;
+    this.pc.onconnectionstatechange = handler ? () => this.#connectionStateChanged() : null;
   }
   get onsignalingstatechange(): EventHandler<unknown> | null | undefined {
     return this.pc.onsignalingstatechange;
@@ -154,10 +166,33 @@ export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack
     return this.pc.close();
   }
 
+  /** Fires connectionstatechange when the state the engine reads (connectionState above) changed. */
+  #connectionStateChanged(): void {
+    const state = this.connectionState;
+    if (state === this.#reportedConnectionState) return;
+    this.#reportedConnectionState = state;
+    this.#onconnectionstatechange?.(undefined);
+  }
+
+  /** Listens to DTLS transports made since the last call (werift makes them with transceivers and descriptions). */
+  #watchDtls(): void {
+    for (const t of this.pc.dtlsTransports) {
+      if (this.#watchedDtls.has(t)) continue;
+      this.#watchedDtls.add(t);
+      t.onStateChange.subscribe(() => {
+        if (!this.#closed) this.#connectionStateChanged();
+      });
+    }
+  }
+
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
     this.#operations++;
-    const run = this.#chain.then(operation);
+    const run = this.#chain.then(() => {
+      this.#watchDtls();
+      return operation();
+    });
     const settle = () => {
+      this.#watchDtls();
       this.#operations--;
       if (this.#operations === 0 && this.#negotiationWanted) this.#scheduleNegotiation();
     };
