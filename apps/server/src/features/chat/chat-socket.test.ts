@@ -41,12 +41,13 @@ describe.each(['sqlite', 'postgres'] as const)('realtime messaging on %s', (kind
     const d1 = await s.connect(dana);
     const d2 = await s.connect(dana);
     const n1 = await s.connect(noor);
-    const [ga2, gd1, gd2, gn1] = [collect(a2), collect(d1), collect(d2), collect(n1)];
+    const [ga1, ga2, gd1, gd2, gn1] = [collect(a1), collect(a2), collect(d1), collect(d2), collect(n1)];
     const id = randomUUID();
     const ack = await a1.emitWithAck('message.send', { id, conversationId: conv, body: '  Morning, Dana  ' });
     expect(ack).toMatchObject({ ok: true, message: { id, seq: 1, body: 'Morning, Dana' } });
     await settle();
     for (const got of [ga2, gd1, gd2]) expect(got.map((m) => m.id)).toEqual([id]);
+    expect(ga1).toEqual([]); // the sending socket has it in its acknowledgement
     expect(gn1).toEqual([]); // not a member
     const me = (await s.request('GET', '/api/me', { cookie: alex })).body.user.id;
     expect(gd1[0]!.senderId).toBe(me);

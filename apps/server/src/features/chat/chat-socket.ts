@@ -7,9 +7,10 @@ export function registerChatSocket(ctx: AppContext, log: FastifyBaseLogger): voi
   ctx.realtime.on('message.send', SendMessage, async (socket, input) => {
     const { userId, name } = socket.data;
     const { message, created, peer } = await ctx.chat.send(userId, input);
-    // Every device of both people, the sending one included: they dedupe by id. A resend (same id)
-    // is fanned out again: the node that stored the first copy may have died before it did.
-    ctx.realtime.toUsers(userId, peer.id).emit('message.new', { message });
+    // Every other device of both people, on every node; the sending socket has the message in its
+    // acknowledgement (one frame fewer per message). They dedupe by id. A resend (same id) is fanned
+    // out again: the node that stored the first copy may have died before it did.
+    ctx.realtime.toUsers(userId, peer.id).except(socket.id).emit('message.new', { message });
     if (created) {
       ctx.metrics.messages.inc();
       ctx.push.newMessage({ conversationId: message.conversationId, toUserId: peer.id, fromName: name, body: message.body });

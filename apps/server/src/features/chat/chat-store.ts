@@ -3,6 +3,7 @@ import type { Conversation, Message, SendMessage, SyncResult } from '@parley/pro
 import { CallRecord, describeCall, LIMITS } from '@parley/protocol';
 import { sql, type Selectable } from 'kysely';
 import type { Db } from '../../db/database.ts';
+import { GroupCommit } from '../../db/group-commit.ts';
 import { prepared } from '../../db/prepared.ts';
 import type { MessagesTable } from '../../db/schema.ts';
 import { AppError } from '../../lib/errors.ts';
@@ -64,7 +65,12 @@ const CONVERSATION_OF_PAIR = prepared(1, (db: Db, pairKey: string) => db.selectF
 export type ConversationView = Omit<Conversation, 'peer'> & { peer: User };
 
 export class ChatStore {
-  constructor(private readonly db: Db) {}
+  /** Messages and call entries: written in group commits on SQLite (db/group-commit.ts). */
+  private readonly writes: GroupCommit;
+
+  constructor(private readonly db: Db) {
+    this.writes = new GroupCommit(db);
+  }
 
   /** Returns the 1:1 conversation between the two, creating it on first use. */
   async open(userId: string, peerId: string): Promise<string> {
@@ -180,7 +186,8 @@ export class ChatStore {
     }
     // A retry is rare: the insert's primary key finds it (below), so a new message costs no lookup.
     try {
-      const message = await this.db.transaction().execute(async (tx) => {
+      // May run twice (group-commit.ts): database work only, until the commit.
+      const message = await this.writes.run(async (tx) => {
         const now = Date.now();
         // The row update takes the conversation's lock in PostgreSQL, so seq order is commit order.
         const updated = await NEXT_SEQ.first(tx, input.conversationId, now);
@@ -209,10 +216,10 @@ export class ChatStore {
     if (existing) return toMessage(existing);
     const key = pairKey(record.callerId, calleeId);
     const conversation = await CONVERSATION_OF_PAIR.first(this.db, key);
-    if (conversation) return this.db.transaction().execute((tx) => this.insertCall(tx, conversation.id, record, calleeId));
+    if (conversation) return this.writes.run((tx) => this.insertCall(tx, conversation.id, record, calleeId));
     // The pair's first call: the conversation and its entry in one transaction (one commit, not two).
     try {
-      return await this.db.transaction().execute(async (tx) => {
+      return await this.writes.run(async (tx) => {
         const id = randomUUID();
         await this.insertConversation(tx, id, key, record.callerId, calleeId);
         return this.insertCall(tx, id, record, calleeId);
@@ -220,7 +227,7 @@ export class ChatStore {
     } catch {
       // Both people's conversation was opened at the same moment: the unique pair_key kept the other.
       const id = await this.open(record.callerId, calleeId);
-      return this.db.transaction().execute((tx) => this.insertCall(tx, id, record, calleeId));
+      return this.writes.run((tx) => this.insertCall(tx, id, record, calleeId));
     }
   }
 
