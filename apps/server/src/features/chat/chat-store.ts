@@ -212,20 +212,21 @@ export class ChatStore {
    * call id. An answered call is read by both; a missed one stays unread for the callee.
    */
   async appendCall(record: CallRecord, calleeId: string): Promise<Message> {
-    const existing = await MESSAGE_BY_ID.first(this.db, record.callId);
-    if (existing) return toMessage(existing);
     const key = pairKey(record.callerId, calleeId);
     const conversation = await CONVERSATION_OF_PAIR.first(this.db, key);
-    if (conversation) return this.writes.run((tx) => this.insertCall(tx, conversation.id, record, calleeId));
-    // The pair's first call: the conversation and its entry in one transaction (one commit, not two).
     try {
+      // A pair's first call writes its conversation and its entry in one transaction (one commit).
       return await this.writes.run(async (tx) => {
-        const id = randomUUID();
-        await this.insertConversation(tx, id, key, record.callerId, calleeId);
+        const id = conversation?.id ?? randomUUID();
+        if (!conversation) await this.insertConversation(tx, id, key, record.callerId, calleeId);
         return this.insertCall(tx, id, record, calleeId);
       });
-    } catch {
-      // Both people's conversation was opened at the same moment: the unique pair_key kept the other.
+    } catch (err) {
+      // Rare, so looked for only now: the entry was written before (its id is the call id)…
+      const existing = await MESSAGE_BY_ID.first(this.db, record.callId);
+      if (existing) return toMessage(existing);
+      if (conversation) throw err;
+      // …or both people's conversation was opened at the same moment: the unique pair_key kept the other.
       const id = await this.open(record.callerId, calleeId);
       return this.writes.run((tx) => this.insertCall(tx, id, record, calleeId));
     }
