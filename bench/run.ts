@@ -54,7 +54,7 @@ export const BENCHES: Bench[] = [
         result: r,
         rows: [
           {
-            benchmark: `4. Chat: send → deliver at ${r.options.ratePerS} messages/s`,
+            benchmark: `4. Chat: send → deliver at ${r.options.ratePerS} messages/s${r.options.warmupMs ? ` for ${r.options.durationMs / 1000} s, after ${r.options.warmupMs / 1000} s of warm-up` : ''}`,
             target: 'p99 ≤ 20 ms',
             measured: `p50 ${p.p50} ms, p99 ${p.p99} ms (bare socket.io p99 ${r.servers.socketio.deliverMs.p99} ms: ${r.ratios.p99VsSocketio}×); ${r.servers.parley.delivered}/${r.servers.parley.sent} delivered`,
             met: p.p99 <= 20 && r.servers.parley.delivered === r.servers.parley.sent,

@@ -13,6 +13,12 @@ export interface ChatOptions {
   durationMs: number;
   conversations: number;
   pin: boolean;
+  /**
+   * Before the measured phase, the same load for this long through the same server (other people
+   * and conversations, so no budget is shared with the measured ones), not counted: the measured
+   * phase is a running server, not its first seconds (V8 compiling the hot path, a cold database).
+   */
+  warmupMs: number;
 }
 
 export interface ChatFigures {
@@ -33,44 +39,44 @@ export interface ChatResult {
   p99TargetMs: number;
 }
 
-export const CHAT_FULL: ChatOptions = { ratePerS: 1000, durationMs: 10_000, conversations: 50, pin: true };
-export const CHAT_SMOKE: ChatOptions = { ratePerS: 50, durationMs: 1000, conversations: 5, pin: false };
+export const CHAT_FULL: ChatOptions = { ratePerS: 1000, durationMs: 10_000, conversations: 50, pin: true, warmupMs: 3000 };
+export const CHAT_SMOKE: ChatOptions = { ratePerS: 50, durationMs: 1000, conversations: 5, pin: false, warmupMs: 0 };
 
-async function measure(kind: 'parley' | 'socketio', server: Service, pairs: Pair[], o: ChatOptions): Promise<ChatFigures> {
+async function measure(kind: 'parley' | 'socketio', server: Service, pairs: Pair[], warmupPairs: Pair[], o: ChatOptions): Promise<ChatFigures> {
+  const job = { scenario: 'chat' as const, kind, url: server.url, ratePerS: o.ratePerS, timeoutMs: 10_000 };
+  const clientCpu = o.pin ? 0 : undefined;
+  if (o.warmupMs > 0) await runWorkers({ ...job, pairs: warmupPairs, durationMs: o.warmupMs }, 1, clientCpu, { before: () => undefined, after: () => undefined });
   const phase = measuredPhase(kind, server);
-  const r = await runWorkers(
-    { scenario: 'chat', kind, url: server.url, pairs, ratePerS: o.ratePerS, durationMs: o.durationMs, timeoutMs: 10_000 },
-    1,
-    o.pin ? 0 : undefined,
-    phase.hooks,
-  );
+  const r = await runWorkers({ ...job, pairs, durationMs: o.durationMs }, 1, clientCpu, phase.hooks);
   const deliver = r.latencyMs.deliver ?? [];
   return { deliverMs: summarize(deliver), sent: r.sent, delivered: deliver.length, refused: r.refused, cpuSeconds: Math.round(phase.cpuSeconds() * 100) / 100, ...(phase.eventLoopLag() ? { eventLoopLag: phase.eventLoopLag() } : {}) };
 }
 
 export async function runChat(o: ChatOptions, log: (s: string) => void = () => undefined): Promise<ChatResult> {
   const cpu = o.pin ? 1 : undefined;
-  const seeded = await seedDatabase(o.conversations * 2);
+  // Two people per conversation, measured and warm-up.
+  const seeded = await seedDatabase(o.conversations * 4);
   try {
-    log(`chat: socketio, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s…`);
+    log(`chat: socketio, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up…`);
     const port = await freePort();
     const bare = await startService({ script: 'bench/baselines/socketio-relay.ts', args: [String(port)], port, cpu });
     let socketio: ChatFigures;
     try {
-      socketio = await measure('socketio', bare, Array.from({ length: o.conversations }, () => ({ a: { id: randomUUID() }, b: { id: randomUUID() } })), o);
+      const anonymous = () => Array.from({ length: o.conversations }, () => ({ a: { id: randomUUID() }, b: { id: randomUUID() } }));
+      socketio = await measure('socketio', bare, anonymous(), anonymous(), o);
     } finally {
       await bare.stop();
     }
     log(`  socketio: p50 ${socketio.deliverMs.p50} ms, p99 ${socketio.deliverMs.p99} ms, ${socketio.delivered}/${socketio.sent} delivered, ${socketio.cpuSeconds} CPU-s`);
 
-    log(`chat: parley, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s…`);
+    log(`chat: parley, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up…`);
     // 1,000 messages/s over 50 senders is 200 per sender per 10 s; the shipped per-person budget
     // (50/200 per 10 s) would refuse three quarters of them, as it should for one person.
     const server = await startParley({ dbFile: seeded.file, cpu, env: { RATE_LIMIT_CHAT: '250/250' } });
     let parley: ChatFigures;
     try {
       const pairs: Pair[] = [];
-      for (let i = 0; i < o.conversations; i++) {
+      for (let i = 0; i < 2 * o.conversations; i++) {
         const a = seeded.users[2 * i]!;
         const b = seeded.users[2 * i + 1]!;
         const res = await fetch(`${server.url}/api/conversations`, { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ userId: b.id }) });
@@ -78,7 +84,7 @@ export async function runChat(o: ChatOptions, log: (s: string) => void = () => u
         const { conversation } = (await res.json()) as { conversation: { id: string } };
         pairs.push({ a, b, conversationId: conversation.id });
       }
-      parley = await measure('parley', server, pairs, o);
+      parley = await measure('parley', server, pairs.slice(0, o.conversations), pairs.slice(o.conversations), o);
     } finally {
       await server.stop();
     }
