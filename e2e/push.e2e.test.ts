@@ -58,6 +58,8 @@ class ClosedAppBrowser {
     private readonly registrationId: () => string | undefined,
     /** What the service worker wrote to its console: a push that showed nothing says why here. */
     readonly workerConsole: string[],
+    /** The worker's versions as DevTools saw them change (running status, lifecycle status). */
+    private readonly workerStates: string[],
   ) {}
 
   static async launch(url: string): Promise<ClosedAppBrowser> {
@@ -77,18 +79,27 @@ class ClosedAppBrowser {
     cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] }) => {
       for (const r of e.registrations) if (r.scopeURL.startsWith(url) && !r.isDeleted) registrationId = r.registrationId;
     });
+    const workerStates: string[] = [];
+    const t0 = Date.now();
+    cdp.on('ServiceWorker.workerVersionUpdated', (e: { versions: { versionId: string; runningStatus: string; status: string }[] }) => {
+      for (const v of e.versions) workerStates.push(`+${Date.now() - t0} ms v${v.versionId} ${v.runningStatus}/${v.status}`);
+    });
     await cdp.send('ServiceWorker.enable');
     const workerConsole: string[] = [];
     context.on('serviceworker', (w) => w.on('console', (m) => workerConsole.push(`${m.type()}: ${m.text()}`)));
-    return new ClosedAppBrowser(context, dir, cdp, () => registrationId, workerConsole);
+    return new ClosedAppBrowser(context, dir, cdp, () => registrationId, workerConsole, workerStates);
   }
 
   get blank(): Page {
     return this.context.pages()[0]!;
   }
 
+  /**
+   * The running worker. Chromium may stop an idle worker and start it again for a push; Playwright
+   * then drops the old one from the list and reports a new one, so take the newest.
+   */
   async worker(): Promise<Worker> {
-    return this.context.serviceWorkers()[0] ?? (await this.context.waitForEvent('serviceworker'));
+    return this.context.serviceWorkers().at(-1) ?? (await this.context.waitForEvent('serviceworker', { timeout: 5_000 }));
   }
 
   /** Hands `push` (as decrypted by the local push service) to the worker, as a push service would. */
@@ -115,18 +126,26 @@ class ClosedAppBrowser {
   /** Waits until the worker shows exactly one notification with that tag, and returns it. */
   async notification(tag: string, title: RegExp): Promise<ShownNotification> {
     let all: ShownNotification[] = [];
+    let lastError: unknown;
     const shown = () => all.filter((n) => n.tag === tag);
     try {
       await expect
         .poll(async () => {
-          all = await this.notifications();
+          try {
+            all = await this.notifications();
+          } catch (err) {
+            // A worker stopping or starting under the read: read again on the next poll.
+            lastError = err;
+            return false;
+          }
           return shown().length === 1 && title.test(shown()[0]!.title);
         }, { timeout: 10_000 })
         .toBe(true);
     } catch {
       throw new Error(
         `expected one notification "${title}" with tag ${tag}; the worker shows ${JSON.stringify(all.map((n) => [n.tag, n.title]))}; ` +
-          `its console: ${JSON.stringify(this.workerConsole.slice(-20))}`,
+          `its console: ${JSON.stringify(this.workerConsole.slice(-20))}; its versions: ${JSON.stringify(this.workerStates.slice(-12))}; ` +
+          `workers listed: ${this.context.serviceWorkers().length}; last read error: ${lastError instanceof Error ? lastError.message.split('\n')[0] : String(lastError)}`,
       );
     }
     return shown()[0]!;
@@ -233,6 +252,11 @@ async function closedCallee(callee: TestUser): Promise<{ browser: ClosedAppBrows
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
   const sub = await subscribeAtLocalPushService(page);
   await page.close();
+  // Closed: the worker has no window left, as when the person shut Parley.
+  const sw = await browser.worker();
+  await expect
+    .poll(() => sw.evaluate(async () => (await (self as unknown as { clients: { matchAll(o: object): Promise<unknown[]> } }).clients.matchAll({ type: 'window', includeUncontrolled: true })).length), { message: 'no Parley window left' })
+    .toBe(0);
   return { browser, sub };
 }
 
