@@ -26,12 +26,17 @@ export interface CallHost<Track extends TrackLike, Stream extends StreamLike<Tra
   readonly logger: Logger;
   /** Fresh ICE servers (the last ones known when the fetch fails). */
   configuration(): Promise<PeerConfiguration>;
+  /** The agent's clock (epoch ms). */
+  now(): number;
   /** Caller: media in hand, send the invite or take a held invite from the same person. */
   place(call: AgentCall<Track, Stream>, stream: Stream, configuration: PeerConfiguration): void;
   /** The call ended: release what was held for it. */
   ended(call: AgentCall<Track, Stream>): void;
   monitor(call: AgentCall<Track, Stream>): CallMonitor<Track, Stream>;
 }
+
+/** How long ICE servers fetched when a call rang serve its answer (TURN_TTL_S is at least 60 s). */
+export const CONFIGURATION_MAX_AGE_MS = 30_000;
 
 /**
  * One call of this device as the app drives and renders it, from `preparing` to `ended`. Under it
@@ -50,6 +55,8 @@ export class AgentCall<Track extends TrackLike = TrackLike, Stream extends Strea
   #answered = false;
   #end: CallEnd | null = null;
   #configuration: Promise<PeerConfiguration> | null = null;
+  /** When #configuration was asked for. */
+  #configurationAt = 0;
   #localStream: Stream | null = null;
   #monitor: CallMonitor<Track, Stream> | null = null;
   /** Caller: an invite from the very person we are calling, held until our invite's ack (glare). */
@@ -65,7 +72,10 @@ export class AgentCall<Track extends TrackLike = TrackLike, Stream extends Strea
     this.#peerUserId = init.peerUserId;
     this.#kind = init.kind;
     this.#peerName = init.peerName ?? null;
-    if (init.direction === 'outgoing') this.#configuration = host.configuration();
+    // Fetched now, while the caller gets camera and microphone or while it rings here: the REST
+    // round trip is off the path from the click to the media. It goes only to our own server.
+    this.#configuration = host.configuration();
+    this.#configurationAt = host.now();
   }
 
   protected override onListenerError(event: string, error: unknown): void {
@@ -143,12 +153,14 @@ export class AgentCall<Track extends TrackLike = TrackLike, Stream extends Strea
   }
 
   /**
-   * Callee: answer with `stream`, on ICE servers fetched for this answer. Resolves false (and the
-   * stream is not taken) when the call stopped ringing meanwhile.
+   * Callee: answer with `stream`, on the ICE servers fetched when it started to ring (again, when
+   * it rang longer than CONFIGURATION_MAX_AGE_MS: TURN credentials expire). Resolves false (and
+   * the stream is not taken) when the call stopped ringing meanwhile.
    */
   async accept(stream: Stream): Promise<boolean> {
     if (this.phase !== 'ringing') return false;
-    const configuration = await this.#host.configuration();
+    const fresh = this.#configuration && this.#host.now() - this.#configurationAt <= CONFIGURATION_MAX_AGE_MS;
+    const configuration = await (fresh ? this.#configuration! : this.#host.configuration());
     const session = this.#session;
     if (!session || session.state !== 'ringing' || this.#end) return false;
     this.#localStream = stream;

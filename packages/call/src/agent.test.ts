@@ -1,7 +1,7 @@
 import { CALL_CLIENT_SCHEMAS, type CallClientEventName, type CallServerEventName } from '@parley/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CallAgent } from './agent.ts';
-import type { AgentCall } from './agent-call.ts';
+import { CONFIGURATION_MAX_AGE_MS, type AgentCall } from './agent-call.ts';
 import type { SignalChannel } from './signal-channel.ts';
 import { ManualClock, RecordingLogger } from './testing/clock.ts';
 import { fakeMedia, fakePeerConnectionFactory, settle, type FakeStream, type FakeTrack } from './testing/fake-peer-connection.ts';
@@ -157,17 +157,30 @@ describe('CallAgent', () => {
     expect(() => d.agent.dial(SAM, 'audio')).toThrow(/in a call/);
   });
 
-  it('answers on ICE servers fetched for the answer, so the diagnosis knows the relay it had', async () => {
-    // Nothing was known when the call rang; the answer's fetch brings a TURN server.
-    let config = STUN;
+  it('fetches the ICE servers when it rings and answers on them, so the diagnosis knows the relay it had', async () => {
+    let config = TURN;
     const d = device('noor-phone', async () => config);
     d.channel.fire('call.invite', invite());
-    config = TURN;
+    // Fetched while ringing, before any click; the answer does not wait for another fetch.
+    expect(d.fetches()).toBe(1);
+    config = STUN;
     await d.incoming[0]!.accept(fakeMedia('audio'));
+    expect(d.fetches()).toBe(1);
     expect(d.pcs.last().configuration).toEqual(TURN);
     d.clock.advance(18_000);
     expect(d.incoming[0]!.end).toMatchObject({ reason: 'connection_failed', by: 'local', diagnosis: { code: 'turn_unreachable' } });
     expect(d.channel.sent.at(-1)).toMatchObject({ type: 'call.hangup', payload: { reason: 'connection_failed' } });
+  });
+
+  it('fetches the ICE servers again for an answer after a long ring (TURN credentials expire)', async () => {
+    let config = STUN;
+    const d = device('noor-phone', async () => config);
+    d.channel.fire('call.invite', invite());
+    config = TURN;
+    d.clock.advance(CONFIGURATION_MAX_AGE_MS + 1);
+    await d.incoming[0]!.accept(fakeMedia('audio'));
+    expect(d.fetches()).toBe(2);
+    expect(d.pcs.last().configuration).toEqual(TURN);
   });
 
   it('fetches fresh ICE servers before every ICE restart', async () => {

@@ -77,6 +77,7 @@ export class CallAgent<Track extends TrackLike = TrackLike, Stream extends Strea
     this.#host = {
       logger: this.#log,
       configuration: () => this.#configuration(),
+      now: () => this.#clock.now(),
       place: (call, stream, configuration) => this.#place(call, stream, configuration),
       ended: (call) => this.#ended(call),
       monitor: (call) =>
