@@ -85,7 +85,7 @@ function reportOf(child: ChildProcess): Promise<IdleReport> {
 }
 
 /** Counts V8's memory-reducing collections in a server started with `--trace-gc`. */
-function reducerRuns(server: Service): () => { count: number; lastMs: number } {
+export function reducerRuns(server: Service): () => { count: number; lastMs: number } {
   const seen = { count: 0, lastMs: 0 };
   readline.createInterface({ input: server.child.stdout! }).on('line', (line) => {
     if (line.includes('Mark-Compact (reduce)')) {
@@ -104,7 +104,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * falling (two readings a second apart within 0.5 MB; at most 20 s more). The same for every
  * server measured. `settled` is false when the reducer did not run within `reducerCapMs`.
  */
-async function settledRss(pid: number, reducer: () => { count: number; lastMs: number }, opts: IdleOptions): Promise<{ rss: number; settled: boolean }> {
+export async function settledRss(pid: number, reducer: () => { count: number; lastMs: number }, opts: IdleOptions): Promise<{ rss: number; settled: boolean }> {
   const runsBefore = reducer().count;
   await sleep(opts.settleMs);
   if (opts.reducerCapMs === 0) return { rss: rssBytes(pid), settled: false };
@@ -171,7 +171,7 @@ async function measure(kind: IdleJob['kind'], server: Service, identities: IdleJ
  * Every server measured prints its collections (`--trace-gc`, which changes no heap behaviour), so
  * that a reading can wait for V8's memory reducer (settledRss).
  */
-const TRACE_GC = ['--trace-gc'];
+export const TRACE_GC = ['--trace-gc'];
 
 /**
  * The bare relay compiled to JavaScript and run in plain node, as Parley's server is (`npm start`):

@@ -63,12 +63,43 @@ export function buildServer(root = repoRoot): Promise<void> {
 }
 
 /**
+ * The environment `npm start` gives the server in `root`'s package.json: the `NAME=value` (or
+ * `NAME=${NAME:-value}`, which keeps a value the caller set) assignments in front of its final
+ * `node` command. Read from the checkout measured, so a `--before` checkout runs as its own start did.
+ */
+export function launchEnv(root = repoRoot): Record<string, string> {
+  const start = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts?.start ?? '';
+  const command = start.split('&&').at(-1)!.trim();
+  const env: Record<string, string> = {};
+  for (const [, name, value] of command.slice(0, Math.max(0, command.search(/(^|\s)node\s/))).matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g)) {
+    const fallback = /^\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}$/.exec(value!);
+    env[name!] = fallback ? (process.env[fallback[1]!] ?? fallback[2]!) : value!;
+  }
+  return env;
+}
+
+/**
+ * `BENCH_PARLEY_ENV="NAME=value,OTHER="`: variables for Parley's servers only (an empty value
+ * unsets one), to measure a setting with and without in the same conditions, e.g.
+ * `BENCH_PARLEY_ENV=MALLOC_ARENA_MAX= npm run bench -- --only chat` runs without the arena limit.
+ */
+function benchOverrides(): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const pair of (process.env.BENCH_PARLEY_ENV ?? '').split(',').filter(Boolean)) {
+    const at = pair.indexOf('=');
+    const value = at < 0 ? '' : pair.slice(at + 1);
+    out[at < 0 ? pair : pair.slice(0, at)] = value === '' ? undefined : value;
+  }
+  return out;
+}
+
+/**
  * Parley's own entry point in a child process, on a seeded database: as `npm start` runs it (the
  * compiled apps/server/dist/main.js in plain node, built first). With `source`, another checkout's
  * server (a path measures another version): compiled the same way when that checkout has
  * scripts/build-server.mjs, else its apps/server/src/main.ts under tsx (as `npm start` ran it then).
  */
-export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string>; source?: string; nodeArgs?: string[] }): Promise<Service> {
+export async function startParley(opts: { dbFile: string; cpu?: number; env?: Record<string, string | undefined>; source?: string; nodeArgs?: string[] }): Promise<Service> {
   const port = await freePort();
   const root = opts.source ?? repoRoot;
   const compiled = fs.existsSync(path.join(root, 'scripts/build-server.mjs'));
@@ -81,6 +112,8 @@ export async function startParley(opts: { dbFile: string; cpu?: number; env?: Re
     // BENCH_CPU_PROF=DIR: a V8 CPU profile of the server (node --cpu-prof), to see where it spends.
     nodeArgs: [...(opts.nodeArgs ?? []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
     env: {
+      // What the start script sets in front of node (MALLOC_ARENA_MAX, decision 014).
+      ...launchEnv(root),
       NODE_ENV: 'production',
       PARLEY_DEMO_USERS: '0',
       HOST: '127.0.0.1',
@@ -95,6 +128,7 @@ export async function startParley(opts: { dbFile: string; cpu?: number; env?: Re
       // benchmark says otherwise.
       SOCKET_CONNECTS_PER_ADDRESS: '1000000',
       ...opts.env,
+      ...benchOverrides(),
     },
   });
 }

@@ -37,7 +37,8 @@ export interface Service {
 
 /**
  * Runs a TypeScript file in a child `node --import tsx` (or, with `tsx: false`, a JavaScript file
- * in plain node), waits until `url` answers HTTP. `cwd` defaults to this repository.
+ * in plain node), waits until `url` answers HTTP. `cwd` defaults to this repository. An `env` entry
+ * that is undefined unsets the variable.
  */
 function readOrNull(file: string): string | null {
   try {
@@ -78,7 +79,7 @@ export function listensOn(pid: number, port: number): boolean {
   return false;
 }
 
-export async function startService(opts: { script: string; args?: string[]; nodeArgs?: string[]; env?: Record<string, string>; cpu?: number; port: number; readyPath?: string; tsx?: boolean; cwd?: string }): Promise<Service> {
+export async function startService(opts: { script: string; args?: string[]; nodeArgs?: string[]; env?: Record<string, string | undefined>; cpu?: number; port: number; readyPath?: string; tsx?: boolean; cwd?: string }): Promise<Service> {
   const loader = opts.tsx === false ? [] : ['--import', 'tsx'];
   const [cmd, args] = pinned(opts.cpu, process.execPath, [...(opts.nodeArgs ?? []), ...loader, opts.script, ...(opts.args ?? [])]);
   const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });

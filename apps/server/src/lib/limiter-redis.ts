@@ -1,5 +1,5 @@
-import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
-import { wrap, type LimiterFactory } from './limiter.ts';
+import type * as Flexible from 'rate-limiter-flexible';
+import { flexible, wrap, type LimiterFactory } from './limiter.ts';
 import type { RedisLink } from './redis.ts';
 
 /**
@@ -9,6 +9,9 @@ import type { RedisLink } from './redis.ts';
  * loosen by at most the number of nodes until Redis returns.
  */
 export function redisLimiters(redis: RedisLink): LimiterFactory {
+  // One store's file, not the package's index (limiter.ts).
+  const RateLimiterRedis = flexible('rate-limiter-flexible/lib/RateLimiterRedis.js') as typeof Flexible.RateLimiterRedis;
+  const RateLimiterMemory = flexible('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof Flexible.RateLimiterMemory;
   return (spec) =>
     wrap(
       new RateLimiterRedis({

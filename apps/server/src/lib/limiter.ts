@@ -1,4 +1,17 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { createRequire } from 'node:module';
+import type * as Flexible from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+
+/**
+ * rate-limiter-flexible's stores, one file each: the package's index loads all 25 of them (Mongo,
+ * MySQL, DynamoDB, etcd, cluster…), ~1.1 MB of heap kept for the server's life where the memory
+ * store alone is ~0.1 MB (idle capacity, docs/performance.md). The same modules as the index's,
+ * so `instanceof RateLimiterRes` holds for what any store rejects with.
+ */
+export const flexible = createRequire(import.meta.url);
+const RateLimiterMemory = flexible('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof Flexible.RateLimiterMemory;
+const RateLimiterRes = flexible('rate-limiter-flexible/lib/RateLimiterRes.js') as typeof Flexible.RateLimiterRes;
+type RateLimiterRes = Flexible.RateLimiterRes;
 
 /**
  * Every limit in Parley (sign-in, socket events, REST, connections) is a `Limiter`: a budget of
