@@ -51,5 +51,6 @@ try {
 }
 for (const [name, rs] of readings) {
   const mb = rs.map((r) => r.rss / 1e6).sort((a, b) => a - b);
-  console.log(`${name}: min ${mb[0]!.toFixed(1)} / median ${mb[Math.floor(mb.length / 2)]!.toFixed(1)} / max ${mb.at(-1)!.toFixed(1)} MB over ${mb.length} starts: ${mb.map((x) => x.toFixed(1)).join(', ')}`);
+  const median = mb.length % 2 ? mb[(mb.length - 1) / 2]! : (mb[mb.length / 2 - 1]! + mb[mb.length / 2]!) / 2;
+  console.log(`${name}: min ${mb[0]!.toFixed(1)} / median ${median.toFixed(1)} / max ${mb.at(-1)!.toFixed(1)} MB over ${mb.length} starts: ${mb.map((x) => x.toFixed(1)).join(', ')}`);
 }
