@@ -37,6 +37,23 @@ const journey = useJourney({
   env: { PUSH_ALLOW_LOCAL_ENDPOINTS: '1', NODE_EXTRA_CA_CERTS: caFile, CALL_RING_TIMEOUT_S: '40' },
 });
 
+/** What DevTools' BackgroundService domain reported: the worker's push events and the notifications it displayed. */
+interface BackgroundEvent {
+  service: string;
+  eventName: string;
+  /** The notification's tag for notification events; the push's message id (empty here) for push events. */
+  instanceId: string;
+  metadata: Record<string, string>;
+}
+
+/** What the worker did with one delivered push, once its push event (and every waitUntil promise) settled. */
+interface HandledPush {
+  /** Chromium's word for how the event ended: "Success", "waitUntil Rejected" or "Timeout". */
+  status: string;
+  /** The notifications the platform displayed while the worker handled it. */
+  displayed: { tag: string; title: string }[];
+}
+
 interface ShownNotification {
   title: string;
   body: string;
@@ -49,8 +66,19 @@ interface ShownNotification {
 /**
  * Noor's browser: a persistent profile (installability and notifications need one), notifications
  * allowed, the same flags as every journey. Her pages come and go; the service worker stays.
+ *
+ * Notifications are read only once the worker has finished with the push that shows them. Chromium's
+ * getNotifications() drops from its database every notification the platform does not list as
+ * displayed yet, unless it was requested after the read began; so a read that overlaps a
+ * showNotification() (requested, not yet displayed) deletes that notification's record for good: it
+ * stays on screen, and every later getNotifications() returns [] (content/browser/notifications/
+ * platform_notification_context_impl.cc, DoReadAllNotificationDataForServiceWorkerRegistration).
+ * Polling getNotifications() right after the delivery did exactly that now and then.
  */
 class ClosedAppBrowser {
+  /** Push and notification events, in the order DevTools reported them. */
+  private readonly background: BackgroundEvent[] = [];
+
   private constructor(
     readonly context: BrowserContext,
     private readonly dir: string,
@@ -87,7 +115,29 @@ class ClosedAppBrowser {
     await cdp.send('ServiceWorker.enable');
     const workerConsole: string[] = [];
     context.on('serviceworker', (w) => w.on('console', (m) => workerConsole.push(`${m.type()}: ${m.text()}`)));
-    return new ClosedAppBrowser(context, dir, cdp, () => registrationId, workerConsole, workerStates);
+    const browser = new ClosedAppBrowser(context, dir, cdp, () => registrationId, workerConsole, workerStates);
+    // DevTools' record of background services: when a push event ends (and how), and what the platform displayed.
+    cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent: e }) => {
+      browser.background.push({ service: e.service, eventName: e.eventName, instanceId: e.instanceId, metadata: Object.fromEntries(e.eventMetadata.map((m) => [m.key, m.value])) });
+    });
+    for (const service of ['pushMessaging', 'notifications'] as const) {
+      await cdp.send('BackgroundService.startObserving', { service });
+      await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service });
+    }
+    return browser;
+  }
+
+  private pushEvents(name: 'Push event dispatched' | 'Push event completed'): BackgroundEvent[] {
+    return this.background.filter((e) => e.service === 'pushMessaging' && e.eventName === name);
+  }
+
+  /** What the worker logged, did and displayed: the state to report when a push did not show what it should. */
+  private diagnostics(): string {
+    return (
+      `its console: ${JSON.stringify(this.workerConsole.slice(-20))}; its versions: ${JSON.stringify(this.workerStates.slice(-12))}; ` +
+      `workers listed: ${this.context.serviceWorkers().length}; push and notification events: ` +
+      JSON.stringify(this.background.slice(-12).map((e) => [e.eventName, e.instanceId, e.metadata.Status ?? e.metadata.Title ?? '']))
+    );
   }
 
   get blank(): Page {
@@ -102,13 +152,32 @@ class ClosedAppBrowser {
     return this.context.serviceWorkers().at(-1) ?? (await this.context.waitForEvent('serviceworker', { timeout: 5_000 }));
   }
 
-  /** Hands `push` (as decrypted by the local push service) to the worker, as a push service would. */
-  async deliver(origin: string, push: ReceivedPush): Promise<void> {
+  /**
+   * Hands `push` (as decrypted by the local push service) to the worker, as a push service would,
+   * and waits until the worker's push event has ended: whatever it shows is displayed by then.
+   */
+  async deliver(origin: string, push: ReceivedPush): Promise<HandledPush> {
     await expect.poll(() => this.registrationId(), { message: 'the service worker registration' }).toBeDefined();
+    const [completedBefore, eventsBefore] = [this.pushEvents('Push event completed').length, this.background.length];
     await this.cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: this.registrationId()!, data: push.text });
+    try {
+      await expect.poll(() => this.pushEvents('Push event completed').length, { timeout: 15_000 }).toBeGreaterThan(completedBefore);
+    } catch {
+      throw new Error(`the worker did not finish handling the push ${push.text}; ${this.diagnostics()}`);
+    }
+    const status = this.pushEvents('Push event completed').at(-1)!.metadata.Status ?? '';
+    if (status !== 'Success') throw new Error(`the worker's push event ended with "${status}"; ${this.diagnostics()}`);
+    const displayed = this.background
+      .slice(eventsBefore)
+      .filter((e) => e.service === 'notifications' && e.eventName === 'Notification displayed')
+      .map((e) => ({ tag: e.instanceId, title: e.metadata.Title ?? '' }));
+    return { status, displayed };
   }
 
+  /** What getNotifications() lists. Never while a push is being handled: that read could delete what the push shows (see the class). */
   async notifications(): Promise<ShownNotification[]> {
+    const inFlight = this.pushEvents('Push event dispatched').length - this.pushEvents('Push event completed').length;
+    if (inFlight !== 0) throw new Error(`${inFlight} push event(s) still being handled: read notifications after deliver() returns`);
     const sw = await this.worker();
     return sw.evaluate(async () => {
       const reg = (self as unknown as { registration: ServiceWorkerRegistration }).registration;
@@ -123,32 +192,14 @@ class ClosedAppBrowser {
     });
   }
 
-  /** Waits until the worker shows exactly one notification with that tag, and returns it. */
+  /** The one notification with that tag, as shown after the last delivered push; it must be titled `title`. */
   async notification(tag: string, title: RegExp): Promise<ShownNotification> {
-    let all: ShownNotification[] = [];
-    let lastError: unknown;
-    const shown = () => all.filter((n) => n.tag === tag);
-    try {
-      await expect
-        .poll(async () => {
-          try {
-            all = await this.notifications();
-          } catch (err) {
-            // A worker stopping or starting under the read: read again on the next poll.
-            lastError = err;
-            return false;
-          }
-          return shown().length === 1 && title.test(shown()[0]!.title);
-        }, { timeout: 10_000 })
-        .toBe(true);
-    } catch {
-      throw new Error(
-        `expected one notification "${title}" with tag ${tag}; the worker shows ${JSON.stringify(all.map((n) => [n.tag, n.title]))}; ` +
-          `its console: ${JSON.stringify(this.workerConsole.slice(-20))}; its versions: ${JSON.stringify(this.workerStates.slice(-12))}; ` +
-          `workers listed: ${this.context.serviceWorkers().length}; last read error: ${lastError instanceof Error ? lastError.message.split('\n')[0] : String(lastError)}`,
-      );
+    const all = await this.notifications();
+    const shown = all.filter((n) => n.tag === tag);
+    if (shown.length !== 1 || !title.test(shown[0]!.title)) {
+      throw new Error(`expected one notification "${title}" with tag ${tag}; the worker shows ${JSON.stringify(all.map((n) => [n.tag, n.title]))}; ${this.diagnostics()}`);
     }
-    return shown()[0]!;
+    return shown[0]!;
   }
 
   /**
@@ -322,7 +373,7 @@ describe('ringing a closed Parley by Web Push', () => {
     expect(ring.urgency).toBe('high');
     expect(ring.topic).toBe(callId.replaceAll('-', ''));
     expect(ring.ttl).toBeGreaterThan(30);
-    await noorBrowser.deliver(url, ring);
+    expect((await noorBrowser.deliver(url, ring)).displayed).toEqual([{ tag, title: 'Dana Doctor is calling' }]);
     const shown = await noorBrowser.notification(tag, /Dana Doctor is calling/);
     expect(shown).toMatchObject({ title: 'Dana Doctor is calling', body: 'Video call · Parley', actions: ['Answer', 'Decline'] });
 
@@ -360,7 +411,7 @@ describe('ringing a closed Parley by Web Push', () => {
     const { browser, sub } = await closedCallee(ines);
     const caller = await signedInDevice(journey, 'hana', hana, ines);
     const { ring, tag } = await callClosed(caller, sub, 'audio');
-    await browser.deliver(journey.server.url, ring);
+    expect((await browser.deliver(journey.server.url, ring)).displayed).toEqual([{ tag, title: 'Hana Hughes is calling' }]);
     await browser.notification(tag, /^Hana Hughes is calling$/);
     const pagesBefore = browser.context.pages().length;
     expect(await browser.click(tag, 'decline')).toEqual([]);
@@ -377,35 +428,35 @@ describe('ringing a closed Parley by Web Push', () => {
     const { browser, sub } = await closedCallee(lena);
     const caller = await signedInDevice(journey, 'kai', kai, lena);
     const { ring, callId, tag } = await callClosed(caller, sub, 'video');
-    await browser.deliver(url, ring);
+    expect((await browser.deliver(url, ring)).displayed).toEqual([{ tag, title: 'Kai Kumar is calling' }]);
     await browser.notification(tag, /^Kai Kumar is calling$/);
     await callButtons(caller).hangUp.click();
     const closed = await push.next(ofType(sub, 'call.closed', callId));
     expect(closed.payload).toMatchObject({ missed: true });
     expect(closed.topic).toBe(ring.topic);
-    await browser.deliver(url, closed);
+    expect((await browser.deliver(url, closed)).displayed).toEqual([{ tag, title: 'Missed call from Kai Kumar' }]);
     const missed = await browser.notification(tag, /^Missed call from Kai Kumar$/);
     expect(missed).toMatchObject({ body: 'Video call · Parley', actions: [] });
 
     // The ringing push delivered late (after the call ended): the worker asks, and shows it missed.
-    await browser.deliver(url, ring);
-    await expect.poll(async () => (await browser.notifications()).filter((n) => n.tag === tag).map((n) => n.title), { timeout: 10_000 }).toEqual(['Missed call from Kai Kumar']);
+    expect((await browser.deliver(url, ring)).displayed).toEqual([{ tag, title: 'Missed call from Kai Kumar' }]);
+    expect((await browser.notifications()).filter((n) => n.tag === tag).map((n) => n.title)).toEqual(['Missed call from Kai Kumar']);
 
     // Two messages: one notification for the conversation, with neither text (no PUSH_PREVIEWS).
     await sendMessage(caller, 'Bed 4: potassium 6.1');
     const first = await push.next(ofType(sub, 'message.new'));
-    await browser.deliver(url, first);
+    const conversationTag = `conversation:${(first.payload as { conversationId: string }).conversationId}`;
+    expect((await browser.deliver(url, first)).displayed).toEqual([{ tag: conversationTag, title: 'New message from Kai Kumar' }]);
     await sendMessage(caller, 'Bed 7: sodium 128');
     const second = await push.next(ofType(sub, 'message.new'));
-    await browser.deliver(url, second);
+    expect((await browser.deliver(url, second)).displayed).toEqual([{ tag: conversationTag, title: 'New message from Kai Kumar' }]);
     for (const m of [first, second]) {
       expect(m.text).not.toMatch(/potassium|sodium|Bed/);
       expect(m.topic, 'collapsed per conversation at the push service too').toBe(first.topic);
     }
-    const conversationId = (first.payload as { conversationId: string }).conversationId;
-    await expect
-      .poll(async () => (await browser.notifications()).filter((n) => n.tag.startsWith('conversation:')).map((n) => [n.tag, n.title, n.body]), { timeout: 10_000 })
-      .toEqual([[`conversation:${conversationId}`, 'New message from Kai Kumar', 'Open Parley to read it']]);
+    expect((await browser.notifications()).filter((n) => n.tag.startsWith('conversation:')).map((n) => [n.tag, n.title, n.body])).toEqual([
+      [conversationTag, 'New message from Kai Kumar', 'Open Parley to read it'],
+    ]);
     expect(push.errors).toEqual([]);
   });
 
