@@ -1,9 +1,11 @@
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import net from 'node:net';
-import { MediaStreamTrack, RTCPeerConnection } from 'werift';
+import { MediaStream, MediaStreamTrack, RTCPeerConnection } from 'werift';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { weriftPeerConnectionFactory } from './factory.ts';
+import { PeerTransport } from '../peer.ts';
+import type { Logger, PeerConnectionFactory } from '../webrtc.ts';
 import { WeriftPeerConnection } from './peer-connection.ts';
 
 const turn = () => new Promise((r) => setTimeout(r, 20));
@@ -174,5 +176,58 @@ describe('WeriftPeerConnection connectionState', () => {
     await vi.waitFor(() => expect(seen.at(-1)).toBe('connected'));
     expect(seen.filter((s) => s === 'connected')).toHaveLength(1);
     expect(b.connectionState).toBe('connected');
+  });
+});
+
+describe('WeriftPeerConnection: no re-offer after an answer', () => {
+  const open: Array<{ close(): unknown }> = [];
+  afterEach(async () => {
+    await Promise.allSettled(open.splice(0).map((c) => c.close()));
+  });
+  const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+  /** A caller and a callee as the engine makes them (the callee holds its tracks for the answer), wired to each other; offers counted per side. */
+  const pair = () => {
+    const factory: PeerConnectionFactory<MediaStreamTrack, MediaStream> = (configuration) => {
+      const pc = new RTCPeerConnection({ iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false });
+      open.push(pc);
+      return new WeriftPeerConnection(pc, configuration);
+    };
+    const caller = new PeerTransport<MediaStreamTrack, MediaStream>({ factory, polite: false, logger: quiet });
+    const callee = new PeerTransport<MediaStreamTrack, MediaStream>({ factory, polite: true, waitForRemoteOffer: true, logger: quiet });
+    open.push(caller, callee);
+    const offers = { caller: 0, callee: 0 };
+    const wire = (from: typeof caller, to: typeof caller, side: keyof typeof offers) => {
+      from.on('description', (d) => {
+        if (d.type === 'offer') offers[side]++;
+        void to.handleDescription(d);
+      });
+      from.on('candidate', (c) => void to.addRemoteCandidate(c));
+    };
+    wire(caller, callee, 'caller');
+    wire(callee, caller, 'callee');
+    for (const t of [caller, callee]) {
+      const stream = new MediaStream();
+      t.addTrack(new MediaStreamTrack({ kind: 'audio' }), stream);
+      t.addTrack(new MediaStreamTrack({ kind: 'video' }), stream);
+    }
+    return { caller, callee, offers };
+  };
+  const settled = async (p: ReturnType<typeof pair>) => {
+    await vi.waitFor(() => expect([p.caller.link, p.callee.link]).toEqual(['connected', 'connected']), { timeout: 10_000 });
+    await vi.waitFor(() => expect([p.caller.signalingState, p.callee.signalingState]).toEqual(['stable', 'stable']));
+    await new Promise((r) => setTimeout(r, 300)); // any negotiationneeded werift still has to fire
+  };
+
+  it('the callee sends no offer after answering the first one (werift asks for one as the answer is set: addTrack into the offered transceivers), and a later change still negotiates', async () => {
+    const p = pair();
+    await settled(p);
+    expect(p.offers).toEqual({ caller: 1, callee: 0 });
+    // werift's own flag was lowered: an ICE restart on the callee still makes one offer, answered.
+    p.callee.restartIce();
+    await vi.waitFor(() => expect(p.offers.callee).toBe(1));
+    await vi.waitFor(() => expect([p.caller.signalingState, p.callee.signalingState]).toEqual(['stable', 'stable']));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(p.offers).toEqual({ caller: 1, callee: 1 });
   });
 });

@@ -19,6 +19,13 @@
  *   renegotiation right after the first answer made the engine count a call as connected seconds
  *   before media could flow, and its media watchdog then restarted ICE under the handshake. Here
  *   `connected` also needs every DTLS transport connected, and a DTLS change fires the event.
+ * - Browsers fire `negotiationneeded` only when a description would change ("check if negotiation
+ *   is needed", W3C webrtc 4.7.3). werift asks for it on every addTrack(), also for the tracks an
+ *   answerer adds into the transceivers the remote offer made (fired once its answer is set): every
+ *   callee re-offered right after its first answer, a round trip more per set-up, and under load
+ *   the source of renegotiation loops. Here it fires only when an ICE restart is pending, a data
+ *   channel or transceiver is not yet in the local description, or a transceiver's direction
+ *   differs from the negotiated one; otherwise werift's flag is cleared, so later changes fire.
  *
  * Everything else is passed through: werift already has the browser's `on…` handlers, implicit
  * setLocalDescription(), addIceCandidate(null), restartIce() and setConfiguration().
@@ -205,7 +212,7 @@ export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack
     this.#scheduleNegotiation();
   }
 
-  /** Fires `negotiationneeded` once, on a later turn, if it is still wanted and can be acted on. */
+  /** Fires `negotiationneeded` once, on a later turn, if it is still wanted, can be acted on and would change something. */
   #scheduleNegotiation(): void {
     if (this.#fireScheduled) return;
     this.#fireScheduled = true;
@@ -214,9 +221,47 @@ export class WeriftPeerConnection implements PeerConnectionLike<MediaStreamTrack
       if (this.#closed || !this.#negotiationWanted) return;
       if (this.#operations > 0 || this.pc.signalingState !== 'stable') return; // re-checked when that changes
       this.#negotiationWanted = false;
+      if (!wouldChange(this.pc)) {
+        // werift ignores further requests until this flag is down again (it lowers it only on a
+        // remote description).
+        this.pc.negotiationneeded = false;
+        return;
+      }
       this.#onnegotiationneeded?.(undefined);
     });
   }
+}
+
+/** A send/receive direction as its two halves. */
+const HALVES: Record<string, [send: boolean, recv: boolean]> = {
+  sendrecv: [true, true],
+  sendonly: [true, false],
+  recvonly: [false, true],
+  inactive: [false, false],
+};
+
+/** Whether werift's request for negotiation would change a description (the W3C check, without msids). */
+function wouldChange(pc: RTCPeerConnection): boolean {
+  if (pc.needRestart) return true;
+  const local = pc.localDescription;
+  if (!local) return true;
+  if (pc.sctpTransport && !/^m=application /m.test(local.sdp)) return true;
+  for (const t of pc.getTransceivers()) {
+    if (t.stopped || t.stopping) continue;
+    if (!t.mid || !t.currentDirection) return true;
+    // An answerer's negotiated direction is its own intersected with the offer's.
+    const wanted = local.type === 'answer' ? intersect(t.direction, t.offerDirection) : t.direction;
+    if (wanted !== t.currentDirection) return true;
+  }
+  return false;
+}
+
+function intersect(own: string, offered: string | undefined): string {
+  const [s1, r1] = HALVES[own] ?? [false, false];
+  const [s2, r2] = HALVES[offered ?? 'inactive'] ?? [false, false];
+  const send = s1 && s2;
+  const recv = r1 && r2;
+  return send && recv ? 'sendrecv' : send ? 'sendonly' : recv ? 'recvonly' : 'inactive';
 }
 
 function namesStun(configuration: PeerConfiguration): boolean {
