@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`;
-// `-- --timeline` also prints the set-up benchmark's per-step timeline; `-- --only idle --before DIR`
-// also measures another checkout's server in the idle run),
+// `-- --timeline` also prints the set-up benchmark's per-step timeline; `-- --only idle,chat,signalling
+// --before DIR` also measures another checkout's server in the same run),
 // results in bench/results/<name>.json and the table in docs/performance.md.
 // Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.
 import fs from 'node:fs';
@@ -21,6 +21,13 @@ export interface Row {
 }
 
 type Bench = { name: string; run(smoke: boolean): Promise<{ result: unknown; rows: Row[] }> };
+
+/** `--before DIR`: another checkout's server, measured in the same run (idle, chat, signalling). */
+function beforeArg(): { before: string } | Record<string, never> {
+  const b = process.argv.indexOf('--before');
+  const before = b > 0 ? process.argv[b + 1] : undefined;
+  return before ? { before } : {};
+}
 
 export const BENCHES: Bench[] = [
   {
@@ -48,7 +55,7 @@ export const BENCHES: Bench[] = [
   {
     name: 'chat',
     async run(smoke) {
-      const r: ChatResult = await runChat(smoke ? CHAT_SMOKE : CHAT_FULL, console.log);
+      const r: ChatResult = await runChat({ ...(smoke ? CHAT_SMOKE : CHAT_FULL), ...beforeArg() }, console.log);
       const p = r.servers.parley.deliverMs;
       return {
         result: r,
@@ -56,7 +63,7 @@ export const BENCHES: Bench[] = [
           {
             benchmark: `4. Chat: send → deliver at ${r.options.ratePerS} messages/s${r.options.warmupMs ? ` for ${r.options.durationMs / 1000} s, after ${r.options.warmupMs / 1000} s of warm-up` : ''}`,
             target: 'p99 ≤ 20 ms',
-            measured: `p50 ${p.p50} ms, p99 ${p.p99} ms (bare socket.io p99 ${r.servers.socketio.deliverMs.p99} ms: ${r.ratios.p99VsSocketio}×); ${r.servers.parley.delivered}/${r.servers.parley.sent} delivered`,
+            measured: `p50 ${p.p50} ms, p99 ${p.p99} ms (bare socket.io p99 ${r.servers.socketio.deliverMs.p99} ms: ${r.ratios.p99VsSocketio}×); ${r.servers.parley.delivered}/${r.servers.parley.sent} delivered${r.before ? `; before p50 ${r.before.deliverMs.p50} / p99 ${r.before.deliverMs.p99} ms` : ''}`,
             met: p.p99 <= 20 && r.servers.parley.delivered === r.servers.parley.sent,
           },
         ],
@@ -66,7 +73,7 @@ export const BENCHES: Bench[] = [
   {
     name: 'signalling',
     async run(smoke) {
-      const r: SignallingResult = await runSignalling(smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL, console.log);
+      const r: SignallingResult = await runSignalling({ ...(smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL), ...beforeArg() }, console.log);
       const s = r.servers;
       return {
         result: r,
@@ -74,13 +81,13 @@ export const BENCHES: Bench[] = [
           {
             benchmark: `2. Signalling: offer/answer/ICE forward p99 during ${r.options.calls} concurrent set-ups`,
             target: 'p99 ≤ bare socket.io and ≤ PeerJS',
-            measured: `Parley p50 ${s.parley.forwardMs.p50} / p99 ${s.parley.forwardMs.p99} ms; socket.io ${s.socketio.forwardMs.p50} / ${s.socketio.forwardMs.p99} ms (${r.ratios.p99VsSocketio}×); PeerJS ${s.peerjs.forwardMs.p50} / ${s.peerjs.forwardMs.p99} ms (${r.ratios.p99VsPeerjs}×)`,
+            measured: `Parley p50 ${s.parley.forwardMs.p50} / p99 ${s.parley.forwardMs.p99} ms; socket.io ${s.socketio.forwardMs.p50} / ${s.socketio.forwardMs.p99} ms (${r.ratios.p99VsSocketio}×); PeerJS ${s.peerjs.forwardMs.p50} / ${s.peerjs.forwardMs.p99} ms (${r.ratios.p99VsPeerjs}×)${r.before ? `; before p50 ${r.before.forwardMs.p50} / p99 ${r.before.forwardMs.p99} ms` : ''}`,
             met: r.ratios.p99VsSocketio <= 1 && r.ratios.p99VsPeerjs <= 1,
           },
           {
             benchmark: '2. Signalling: server CPU per 1,000 messages',
             target: '≤ 1.3× bare socket.io',
-            measured: `Parley ${s.parley.cpuMsPer1000Messages} ms, socket.io ${s.socketio.cpuMsPer1000Messages} ms (${r.ratios.cpuVsSocketio}×), PeerJS ${s.peerjs.cpuMsPer1000Messages} ms`,
+            measured: `Parley ${s.parley.cpuMsPer1000Messages} ms, socket.io ${s.socketio.cpuMsPer1000Messages} ms (${r.ratios.cpuVsSocketio}×), PeerJS ${s.peerjs.cpuMsPer1000Messages} ms${r.before ? `; before ${r.before.cpuMsPer1000Messages} ms (${r.before.cpuVsSocketio}×)` : ''}`,
             met: r.ratios.cpuVsSocketio <= 1.3,
           },
         ],
@@ -90,10 +97,7 @@ export const BENCHES: Bench[] = [
   {
     name: 'idle',
     async run(smoke) {
-      // `--before DIR`: another checkout's server measured in the same run (idle-connect.bench.ts).
-      const b = process.argv.indexOf('--before');
-      const before = b > 0 ? process.argv[b + 1] : undefined;
-      const r: IdleResult = await runIdle({ ...(smoke ? IDLE_SMOKE : IDLE_FULL), ...(before ? { before } : {}) }, console.log);
+      const r: IdleResult = await runIdle({ ...(smoke ? IDLE_SMOKE : IDLE_FULL), ...beforeArg() }, console.log);
       const s = r.sizes.at(-1)!;
       const { parley, socketio } = s;
       return {

@@ -2,7 +2,7 @@
 // Parley (stored, then delivered to every device of both people) against a bare socket.io relay.
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { measuredPhase, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
+import { copyDatabase, measuredPhase, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
 import { freePort, startService, type Service } from '../lib/proc.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import type { Pair } from '../lib/worker.ts';
@@ -19,6 +19,8 @@ export interface ChatOptions {
    * phase is a running server, not its first seconds (V8 compiling the hot path, a cold database).
    */
   warmupMs: number;
+  /** Another checkout (e.g. a worktree of main) whose server is measured too, in the same run, on its own copy of the database: "before" (startParley's `source`). */
+  before?: string;
 }
 
 export interface ChatFigures {
@@ -35,6 +37,8 @@ export interface ChatResult {
   options: ChatOptions;
   servers: { parley: ChatFigures; socketio: ChatFigures };
   ratios: { p99VsSocketio: number };
+  /** With `before`: that checkout's Parley on the same load, in the same run (just before this one's). */
+  before?: ChatFigures & { source: string; p99VsSocketio: number };
   /** The absolute target: p99 at most 20 ms. */
   p99TargetMs: number;
 }
@@ -69,33 +73,49 @@ export async function runChat(o: ChatOptions, log: (s: string) => void = () => u
     }
     log(`  socketio: p50 ${socketio.deliverMs.p50} ms, p99 ${socketio.deliverMs.p99} ms, ${socketio.delivered}/${socketio.sent} delivered, ${socketio.cpuSeconds} CPU-s`);
 
-    log(`chat: parley, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up…`);
-    // 1,000 messages/s over 50 senders is 200 per sender per 10 s; the shipped per-person budget
-    // (50/200 per 10 s) would refuse three quarters of them, as it should for one person.
-    const server = await startParley({ dbFile: seeded.file, cpu, env: { RATE_LIMIT_CHAT: '250/250' } });
-    let parley: ChatFigures;
-    try {
-      const pairs: Pair[] = [];
-      for (let i = 0; i < 2 * o.conversations; i++) {
-        const a = seeded.users[2 * i]!;
-        const b = seeded.users[2 * i + 1]!;
-        const res = await fetch(`${server.url}/api/conversations`, { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ userId: b.id }) });
-        if (!res.ok) throw new Error(`opening a conversation: ${res.status} ${await res.text()}`);
-        const { conversation } = (await res.json()) as { conversation: { id: string } };
-        pairs.push({ a, b, conversationId: conversation.id });
+    // Each Parley starts from the seeded database as it was (the other's messages are not in it).
+    const beforeDb = o.before ? copyDatabase(seeded.file, 'before') : undefined;
+    const runParley = async (label: string, dbFile: string, source?: string): Promise<ChatFigures> => {
+      log(`chat: ${label}, ${o.ratePerS} messages/s for ${o.durationMs / 1000} s after ${o.warmupMs / 1000} s of warm-up…`);
+      // 1,000 messages/s over 50 senders is 200 per sender per 10 s; the shipped per-person budget
+      // (50/200 per 10 s) would refuse three quarters of them, as it should for one person.
+      const server = await startParley({ dbFile, cpu, env: { RATE_LIMIT_CHAT: '250/250' }, ...(source ? { source } : {}) });
+      let f: ChatFigures;
+      try {
+        const pairs: Pair[] = [];
+        for (let i = 0; i < 2 * o.conversations; i++) {
+          const a = seeded.users[2 * i]!;
+          const b = seeded.users[2 * i + 1]!;
+          const res = await fetch(`${server.url}/api/conversations`, { method: 'POST', headers: { cookie: a.cookie, 'content-type': 'application/json', origin: server.url }, body: JSON.stringify({ userId: b.id }) });
+          if (!res.ok) throw new Error(`opening a conversation: ${res.status} ${await res.text()}`);
+          const { conversation } = (await res.json()) as { conversation: { id: string } };
+          pairs.push({ a, b, conversationId: conversation.id });
+        }
+        f = await measure('parley', server, pairs.slice(0, o.conversations), pairs.slice(o.conversations), o);
+      } finally {
+        await server.stop();
       }
-      parley = await measure('parley', server, pairs.slice(0, o.conversations), pairs.slice(o.conversations), o);
-    } finally {
-      await server.stop();
-    }
-    log(`  parley: p50 ${parley.deliverMs.p50} ms, p99 ${parley.deliverMs.p99} ms, ${parley.delivered}/${parley.sent} delivered, ${parley.cpuSeconds} CPU-s, event-loop lag p99 ${parley.eventLoopLag?.p99Ms} / max ${parley.eventLoopLag?.maxMs} ms`);
-    return { options: o, servers: { parley, socketio }, ratios: { p99VsSocketio: ratio(parley.deliverMs.p99, socketio.deliverMs.p99) }, p99TargetMs: 20 };
+      log(`  ${label}: p50 ${f.deliverMs.p50} ms, p99 ${f.deliverMs.p99} ms, ${f.delivered}/${f.sent} delivered, ${f.cpuSeconds} CPU-s, event-loop lag p99 ${f.eventLoopLag?.p99Ms} / max ${f.eventLoopLag?.maxMs} ms`);
+      return f;
+    };
+    const before = o.before && beforeDb ? await runParley(`parley before (${o.before})`, beforeDb, o.before) : undefined;
+    const parley = await runParley('parley', seeded.file);
+    return {
+      options: o,
+      servers: { parley, socketio },
+      ratios: { p99VsSocketio: ratio(parley.deliverMs.p99, socketio.deliverMs.p99) },
+      ...(before && o.before ? { before: { ...before, source: o.before, p99VsSocketio: ratio(before.deliverMs.p99, socketio.deliverMs.p99) } } : {}),
+      p99TargetMs: 20,
+    };
   } finally {
     fs.rmSync(seeded.dir, { recursive: true, force: true });
   }
 }
 
+// `node --import tsx bench/chat/chat.bench.ts [--smoke] [--before DIR]`
 if (import.meta.filename === process.argv[1]) {
-  const r = await runChat(process.argv.includes('--smoke') ? CHAT_SMOKE : CHAT_FULL, console.log);
+  const b = process.argv.indexOf('--before');
+  const before = b > 0 ? process.argv[b + 1] : undefined;
+  const r = await runChat({ ...(process.argv.includes('--smoke') ? CHAT_SMOKE : CHAT_FULL), ...(before ? { before } : {}) }, console.log);
   console.log(JSON.stringify(r.ratios));
 }

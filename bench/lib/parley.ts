@@ -49,6 +49,14 @@ export async function seedDatabase(n: number): Promise<{ file: string; users: Se
   }
 }
 
+/** A copy of a seeded database (closed) next to it, for a second server to start from the same state. */
+export function copyDatabase(file: string, name: string): string {
+  const copy = path.join(path.dirname(file), `${name}.db`);
+  fs.copyFileSync(file, copy);
+  if (fs.existsSync(`${file}-wal`)) fs.copyFileSync(`${file}-wal`, `${copy}-wal`);
+  return copy;
+}
+
 const built = new Map<string, Promise<void>>();
 /** `npm run build:server` (of this checkout, or another's) once per benchmark process: what `npm start` runs. */
 export function buildServer(root = repoRoot): Promise<void> {

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Identity, ServerKind } from '../lib/clients.ts';
-import { measuredPhase, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
+import { copyDatabase, measuredPhase, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
 import { freePort, rssBytes, startService, type Service } from '../lib/proc.ts';
 import { ratio, summarize, type Summary } from '../lib/stats.ts';
 import type { Pair } from '../lib/worker.ts';
@@ -21,6 +21,8 @@ export interface SignallingOptions {
   workers: number;
   /** Pin the server to core 1 and the clients to core 0. */
   pin: boolean;
+  /** Another checkout (e.g. a worktree of main) whose server is measured too, in the same run, on its own copy of the database: "before" (startParley's `source`). */
+  before?: string;
 }
 
 export interface ServerFigures {
@@ -42,6 +44,8 @@ export interface SignallingResult {
   options: SignallingOptions;
   servers: Record<ServerKind, ServerFigures>;
   ratios: { p99VsSocketio: number; p99VsPeerjs: number; cpuVsSocketio: number };
+  /** With `before`: that checkout's Parley on the same load, in the same run (just before this one's). */
+  before?: ServerFigures & { source: string; cpuVsSocketio: number; p99VsSocketio: number };
 }
 
 export const SIGNALLING_FULL: SignallingOptions = { calls: 1000, spreadMs: 1000, answerSpreadMs: 5000, iceEach: 4, iceGapMs: 20, workers: 2, pin: true };
@@ -75,11 +79,24 @@ export async function runSignalling(o: SignallingOptions, log: (s: string) => vo
   const cpu = o.pin ? 1 : undefined;
   const seeded = await seedDatabase(o.calls * 2);
   const servers = {} as Record<ServerKind, ServerFigures>;
+  let before: ServerFigures | undefined;
+  // A call set-up writes its history into the database: each Parley gets the seeded database as it was.
+  const beforeDb = o.before ? copyDatabase(seeded.file, 'before') : undefined;
   try {
     const parleyPairs: Pair[] = Array.from({ length: o.calls }, (_, i) => ({ a: seeded.users[2 * i]!, b: seeded.users[2 * i + 1]! }));
     const anon = (): Identity => ({ id: randomUUID() });
     const barePairs = (): Pair[] => Array.from({ length: o.calls }, () => ({ a: anon(), b: anon() }));
 
+    if (o.before && beforeDb) {
+      log(`signalling: parley before (${o.before}), ${o.calls} call set-ups…`);
+      const server = await startParley({ dbFile: beforeDb, cpu, source: o.before });
+      try {
+        before = await measure('parley', server, parleyPairs, o);
+      } finally {
+        await server.stop();
+      }
+      log(`  before: p50 ${before.forwardMs.p50} ms, p99 ${before.forwardMs.p99} ms, ${before.cpuMsPer1000Messages} CPU-ms / 1,000 messages, ${before.completed}/${o.calls} completed${before.eventLoopLag ? `, event-loop lag p99 ${before.eventLoopLag.p99Ms} / max ${before.eventLoopLag.maxMs} ms` : ''}`);
+    }
     for (const kind of ['socketio', 'peerjs', 'parley'] as const) {
       log(`signalling: ${kind}, ${o.calls} call set-ups…`);
       const server =
@@ -88,7 +105,9 @@ export async function runSignalling(o: SignallingOptions, log: (s: string) => vo
           : await (async () => {
               const port = await freePort();
               const script = kind === 'socketio' ? 'bench/baselines/socketio-relay.ts' : 'bench/baselines/peerjs-server.ts';
-              return startService({ script, args: [String(port)], port, cpu, readyPath: kind === 'peerjs' ? '/peerjs' : '/' });
+              // BENCH_CPU_PROF=DIR profiles the baselines too (DIR/socketio, DIR/peerjs), to compare like with like.
+              const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}/${kind}`] : [];
+              return startService({ script, args: [String(port)], port, cpu, nodeArgs: prof, readyPath: kind === 'peerjs' ? '/peerjs' : '/' });
             })();
       try {
         servers[kind] = await measure(kind, server, kind === 'parley' ? parleyPairs : barePairs(), o);
@@ -109,11 +128,24 @@ export async function runSignalling(o: SignallingOptions, log: (s: string) => vo
       p99VsPeerjs: ratio(servers.parley.forwardMs.p99, servers.peerjs.forwardMs.p99),
       cpuVsSocketio: ratio(servers.parley.cpuMsPer1000Messages, servers.socketio.cpuMsPer1000Messages),
     },
+    ...(before && o.before
+      ? {
+          before: {
+            ...before,
+            source: o.before,
+            cpuVsSocketio: ratio(before.cpuMsPer1000Messages, servers.socketio.cpuMsPer1000Messages),
+            p99VsSocketio: ratio(before.forwardMs.p99, servers.socketio.forwardMs.p99),
+          },
+        }
+      : {}),
   };
 }
 
+// `node --import tsx bench/signalling/signalling.bench.ts [--smoke] [--before DIR]`
 if (import.meta.filename === process.argv[1]) {
   const smoke = process.argv.includes('--smoke');
-  const r = await runSignalling(smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL, console.log);
+  const b = process.argv.indexOf('--before');
+  const before = b > 0 ? process.argv[b + 1] : undefined;
+  const r = await runSignalling({ ...(smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL), ...(before ? { before } : {}) }, console.log);
   console.log(JSON.stringify(r.ratios));
 }

@@ -2,7 +2,7 @@ import type { Ack } from '@parley/protocol';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ZodType } from 'zod';
 import { AppError, fromZod } from '../lib/errors.ts';
-import type { EventLimits } from './event-limits.ts';
+import type { EventLimits, Refusal } from './event-limits.ts';
 import type { ParleySocket } from './realtime.ts';
 
 /** A feature's handler of one client event: the payload has passed its schema; the result goes back in the acknowledgement. */
@@ -53,22 +53,27 @@ export class EventRouter {
     const [event, ...args] = packet;
     const name = typeof event === 'string' ? event : '';
     this.hooks.onEvent(socket);
+    // One node: the budgets answer at once, so the event is routed in this same turn.
+    const now = this.limits.checkNow(name, socket.id, socket.data.userId);
+    if (now !== null) return this.decided(socket, name, args, next, now);
     this.limits.check(name, socket.id, socket.data.userId).then(
-      (refused) => {
-        if (!refused) return this.route(socket, name, args, next);
-        const ack = args.at(-1);
-        if (typeof ack === 'function') (ack as (res: Ack) => void)({ ok: false, ...refused.error.toBody() });
-        if (refused.drop && socket.connected) {
-          this.log.warn({ userId: socket.data.userId, socketId: socket.id, event }, 'socket disconnected: it ignored rate_limited');
-          this.hooks.onDrop(socket);
-          socket.disconnect(true);
-        }
-      },
+      (refused) => this.decided(socket, name, args, next, refused),
       (err: unknown) => {
         this.log.error({ err }, 'rate limit check failed; event let through');
         this.route(socket, name, args, next);
       },
     );
+  }
+
+  private decided(socket: ParleySocket, name: string, args: unknown[], next: (err?: Error) => void, refused: Refusal | undefined): void {
+    if (!refused) return this.route(socket, name, args, next);
+    const ack = args.at(-1);
+    if (typeof ack === 'function') (ack as (res: Ack) => void)({ ok: false, ...refused.error.toBody() });
+    if (refused.drop && socket.connected) {
+      this.log.warn({ userId: socket.data.userId, socketId: socket.id, event: name }, 'socket disconnected: it ignored rate_limited');
+      this.hooks.onDrop(socket);
+      socket.disconnect(true);
+    }
   }
 
   private route(socket: ParleySocket, event: string, args: unknown[], next: () => void): void {

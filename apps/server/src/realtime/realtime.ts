@@ -99,7 +99,7 @@ export class Realtime {
     this.router = new EventRouter(new EventLimits(opts.limiters, opts.limits.events), log, {
       // Each event is a use of the session (idle expiry); written at most once per SessionsStore.touchMs.
       onEvent: (socket) => {
-        this.sessions.touch(socket.data.sessionId).catch((err: unknown) => this.log.warn({ err }, 'session use not recorded'));
+        this.sessions.touch(socket.data.sessionId)?.catch((err: unknown) => this.log.warn({ err }, 'session use not recorded'));
       },
       onDrop: (socket) => {
         const key = sessionKey(handshakeCookies.get(socket.conn));

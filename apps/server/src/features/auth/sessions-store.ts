@@ -70,14 +70,23 @@ export class SessionsStore {
     return { id: row.session_id, user: toUser(row), expiresAt: row.expires_at };
   }
 
-  /** A use of the session (a socket event): writes its last use when the written one is `touchMs` old. */
-  async touch(sessionId: string): Promise<void> {
-    if (this.idleMs <= 0) return;
+  /**
+   * A use of the session (a socket event): writes its last use when the written one is `touchMs`
+   * old. Nothing to write (nearly every event) answers undefined at once, not a promise.
+   */
+  touch(sessionId: string): Promise<void> | undefined {
+    if (this.idleMs <= 0) return undefined;
     const now = this.now();
     const last = this.written.get(sessionId);
-    if (last !== undefined && now - last < this.touchMs) return;
+    if (last !== undefined && now - last < this.touchMs) return undefined;
     this.written.set(sessionId, now);
-    await this.db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', sessionId).where('last_seen_at', '<', now).execute();
+    return this.db
+      .updateTable('sessions')
+      .set({ last_seen_at: now })
+      .where('id', '=', sessionId)
+      .where('last_seen_at', '<', now)
+      .execute()
+      .then(() => undefined);
   }
 
   private isIdle(lastSeen: number, now: number): boolean {

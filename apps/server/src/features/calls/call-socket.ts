@@ -13,7 +13,9 @@ import type { CallManager } from './call-manager.ts';
 const tails = new WeakMap<ParleySocket, Promise<unknown>>();
 
 function serial<R>(socket: ParleySocket, fn: () => Promise<R>): Promise<R> {
-  const run = (tails.get(socket) ?? Promise.resolve()).then(fn);
+  const prev = tails.get(socket);
+  // Nothing of this socket's in flight (nearly always): start now, not a microtask later.
+  const run = prev ? prev.then(fn) : start(fn);
   const tail = run.then(
     () => undefined,
     () => undefined,
@@ -23,6 +25,14 @@ function serial<R>(socket: ParleySocket, fn: () => Promise<R>): Promise<R> {
     if (tails.get(socket) === tail) tails.delete(socket);
   });
   return run;
+}
+
+function start<R>(fn: () => Promise<R>): Promise<R> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err as Error);
+  }
 }
 
 /** The device a call event speaks for: the payload names it so logs and peers can tell devices apart; it must be this socket's. */
