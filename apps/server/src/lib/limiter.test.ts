@@ -1,17 +1,20 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLimiter, wrap, type Limiter } from './limiter.ts';
 
-/** A clock the test moves; both limiters below read it (rate-limiter-flexible through Date.now). */
+/** A clock the test moves: Date.now and the storage's expiry timers, which both limiters read. */
 function clock(start = 1_700_000_000_000) {
-  let now = start;
-  return { now: () => now, advance: (ms: number) => (now += ms) };
+  vi.useFakeTimers({ now: start, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+  return { advance: (ms: number) => vi.advanceTimersByTime(ms) };
 }
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('MemoryLimiter: one node’s budgets, counted synchronously', () => {
   it('spends a fixed window from the first use; a refused use still counts; the window ends durationS after it started', async () => {
     const c = clock();
-    const l = new MemoryLimiter(3, 10, c.now);
+    const l = new MemoryLimiter(3, 10);
     const seen = [];
     for (let i = 0; i < 5; i++) seen.push(l.consumeNow('s1'));
     expect(seen.map((r) => r.allowed)).toEqual([true, true, true, false, false]);
@@ -28,8 +31,7 @@ describe('MemoryLimiter: one node’s budgets, counted synchronously', () => {
   });
 
   it('consume, reward, peek and delete answer as rate-limiter-flexible’s RateLimiterMemory does, step for step', async () => {
-    const c = clock(Date.now());
-    const mine = new MemoryLimiter(2, 60, c.now);
+    const mine = new MemoryLimiter(2, 60);
     const theirs: Limiter = wrap(new RateLimiterMemory({ keyPrefix: 'x', points: 2, duration: 60 }));
     const steps: Array<(l: Limiter) => Promise<unknown>> = [
       (l) => l.consume('k'),
@@ -45,7 +47,7 @@ describe('MemoryLimiter: one node’s budgets, counted synchronously', () => {
       (l) => l.peek('k'),
       (l) => l.consume('k'),
     ];
-    // retryAfterMs/msLeft: the library reads the real clock; compare them to the second.
+    // retryAfterMs/msLeft: both read the real clock here; compare them to the second.
     const norm = (r: unknown) =>
       r && typeof r === 'object' ? Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'retryAfterMs' || k === 'msLeft' ? Math.round((v as number) / 1000) : v])) : r;
     for (const s of steps) expect(norm(await s(mine))).toEqual(norm(await s(theirs)));
@@ -58,11 +60,11 @@ describe('MemoryLimiter: one node’s budgets, counted synchronously', () => {
     for (const r of results.filter((x) => !x.allowed)) expect(r.retryAfterMs).toBeGreaterThan(0);
   });
 
-  it('forgets ended windows: after a window length the keys of ended windows are swept', async () => {
+  it('forgets ended windows: a key whose window has ended starts afresh and is no longer held', async () => {
     const c = clock();
-    const l = new MemoryLimiter(5, 10, c.now);
+    const l = new MemoryLimiter(5, 10);
     for (let i = 0; i < 1000; i++) l.consumeNow(`socket-${i}`);
-    const size = () => (l as unknown as { windows: Map<string, unknown> }).windows.size;
+    const size = () => (l as unknown as { storage: { _storage: Map<string, unknown> } }).storage._storage.size;
     expect(size()).toBe(1000);
     c.advance(10_000);
     l.consumeNow('one-more');

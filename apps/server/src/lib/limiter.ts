@@ -5,7 +5,7 @@ import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 /**
  * rate-limiter-flexible's stores, one file each: the package's index loads all 25 of them (Mongo,
  * MySQL, DynamoDB, etcd, cluster…), ~1.1 MB of heap kept for the server's life. One node counts in
- * `MemoryLimiter` below and loads none of the stores; several nodes load the Redis store and its
+ * `MemoryLimiter` below, on the library's own MemoryStorage; several nodes load the Redis store and its
  * memory insurance (limiter-redis.ts). The same modules as the index's, so `instanceof
  * RateLimiterRes` holds for what any store rejects with.
  */
@@ -80,62 +80,35 @@ export function wrap(store: RateLimiterAbstract): Limiter {
   };
 }
 
-interface Window {
-  consumed: number;
-  endsAt: number;
+/** rate-limiter-flexible's own synchronous counter, the storage inside its RateLimiterMemory. */
+interface FlexibleMemoryStorage {
+  incrby(key: string, value: number, durationSec: number): RateLimiterRes;
+  get(key: string): RateLimiterRes | null;
+  delete(key: string): boolean;
 }
+const MemoryStorage = flexible('rate-limiter-flexible/lib/component/MemoryStorage/MemoryStorage.js') as new () => FlexibleMemoryStorage;
 
 /**
- * One node: fixed windows in this process's memory, counted as rate-limiter-flexible's
- * RateLimiterMemory counts them (a key's window starts at its first use and lasts `durationS`; a
- * refused use still counts; a reward may take a count below zero), but synchronously: every
- * operation runs without an await, so it is atomic in the one process that holds the counts, and
- * a socket event's two budgets cost no promise (docs/performance.md, signalling). Instead of a
- * timer per key, ended windows are swept once per window length.
+ * One node: rate-limiter-flexible's in-memory counting (its `MemoryStorage`, the counter inside
+ * `RateLimiterMemory`: a key's window starts at its first use and lasts `durationS`; a refused use
+ * still counts; a reward may take a count below zero; an ended window is dropped by its own
+ * unref'd timer), asked synchronously. `RateLimiterMemory.consume` wraps the same synchronous
+ * `incrby` in a promise; answering at once makes a socket event's two budgets cost no promise
+ * (docs/performance.md, signalling) and keeps every use atomic in the one process that holds the
+ * counts. Several nodes use the library's Redis store instead (limiter-redis.ts).
  */
 export class MemoryLimiter implements Limiter {
-  private readonly windows = new Map<string, Window>();
-  private readonly durationMs: number;
-  private nextSweep: number;
+  private readonly storage = new MemoryStorage();
 
   constructor(
     private readonly points: number,
-    durationS: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    // As rate-limiter-flexible: a duration of 0 never ends.
-    this.durationMs = durationS > 0 ? durationS * 1000 : Number.POSITIVE_INFINITY;
-    this.nextSweep = this.now() + this.durationMs;
-  }
-
-  /** The key's window if it has not ended. */
-  private live(key: string, now: number): Window | undefined {
-    const w = this.windows.get(key);
-    return w && w.endsAt > now ? w : undefined;
-  }
-
-  private sweep(now: number): void {
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + this.durationMs;
-    for (const [key, w] of this.windows) if (w.endsAt <= now) this.windows.delete(key);
-  }
-
-  private add(key: string, points: number, now: number): Window {
-    this.sweep(now);
-    let w = this.live(key, now);
-    if (!w) {
-      w = { consumed: 0, endsAt: now + this.durationMs };
-      this.windows.set(key, w);
-    }
-    w.consumed += points;
-    return w;
-  }
+    private readonly durationS: number,
+  ) {}
 
   consumeNow(key: string, points = 1): LimitResult {
-    const now = this.now();
-    const w = this.add(key, points, now);
-    const allowed = w.consumed <= this.points;
-    return { allowed, consumed: w.consumed, retryAfterMs: allowed ? 0 : Math.max(1, Math.min(w.endsAt - now, Number.MAX_SAFE_INTEGER)) };
+    const r = this.storage.incrby(key, points, this.durationS);
+    const allowed = r.consumedPoints <= this.points;
+    return { allowed, consumed: r.consumedPoints, retryAfterMs: allowed ? 0 : Math.max(1, r.msBeforeNext) };
   }
 
   consume(key: string, points = 1): Promise<LimitResult> {
@@ -143,18 +116,17 @@ export class MemoryLimiter implements Limiter {
   }
 
   reward(key: string, points = 1): Promise<void> {
-    this.add(key, -points, this.now());
+    this.storage.incrby(key, -points, this.durationS);
     return Promise.resolve();
   }
 
   peek(key: string): Promise<{ consumed: number; msLeft: number }> {
-    const now = this.now();
-    const w = this.live(key, now);
-    return Promise.resolve(w ? { consumed: Math.max(0, w.consumed), msLeft: w.endsAt - now } : { consumed: 0, msLeft: 0 });
+    const r = this.storage.get(key);
+    return Promise.resolve(r ? { consumed: Math.max(0, r.consumedPoints), msLeft: r.msBeforeNext } : { consumed: 0, msLeft: 0 });
   }
 
   delete(key: string): Promise<void> {
-    this.windows.delete(key);
+    this.storage.delete(key);
     return Promise.resolve();
   }
 }
