@@ -24,9 +24,15 @@ import { ALEX, DANA } from './support/users.ts';
 import { describeDirection, echo, remoteTracks, waitEnded, waitPhase } from './support/werift-call.ts';
 
 const MEASURE_MS = 2_000;
-/** Chromium's fake microphone sends Opus at 50 packets/s, its fake camera ~20 frames/s in a few packets each. */
+/** Chromium's fake microphone sends Opus at 50 packets/s. */
 const MIN_AUDIO_PPS = 20;
-const MIN_VIDEO_PPS = 20;
+/**
+ * Its fake camera runs at ~20 frames/s, each frame at least one RTP packet; at the start of a call,
+ * with the bandwidth estimate still low, a frame is often exactly one, and a loaded CI machine drops
+ * capture frames (19.98 packets/s was measured once). The floor is the one the browser side uses for
+ * decoded frames: it proves video flows without racing the capture clock.
+ */
+const MIN_VIDEO_PPS = MIN_VIDEO_FRAMES_PER_S;
 
 describe('a werift device in Node answers a call placed from Chromium', () => {
   const journey = useJourney();
