@@ -47,6 +47,7 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
     for (const d of ds) expect(await d.emit('call.ringing', { callId: randomUUID() })).toMatchObject({ ok: false, error: { code: 'not_found' } });
   };
   const advance = (ms: number) => s.clock!.advance(ms);
+  const hungUpCount = async () => (await s.ctx.metrics.registry.getSingleMetric('parley_calls_ended_total')!.get()).values.find((v) => v.labels.reason === 'user_hangup')?.value ?? 0;
 
   beforeAll(async () => {
     s = await startTestServer({ fakeClock: true, env: { CALL_RING_TIMEOUT_S: '1', CALL_RECONNECT_GRACE_S: '0.6' } });
@@ -114,7 +115,17 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
     const hungUp = nextEvent(d2.socket, 'call.hangup');
     const historyA = nextEvent(a.socket, 'message.new');
     const historyD = nextEvent(d1.socket, 'message.new');
+    const endedBefore = await hungUpCount();
+    let entryFirst = false;
+    void historyA.then(() => (entryFirst = true));
     expect(await a.emit('call.hangup', { callId, reason: 'user_hangup' })).toEqual({ ok: true });
+    // The acknowledgement comes once every effect of the end has run, in order: the entry is
+    // stored and sent (it reached this socket before the acknowledgement did), and the metric
+    // that follows it is counted.
+    expect(entryFirst).toBe(true);
+    expect(await s.ctx.chat.hasMessage(callId)).toBe(true);
+    expect(await hungUpCount()).toBe(endedBefore + 1);
+    expect(await s.calls.count()).toBe(0);
     expect(await hungUp).toMatchObject({ callId, reason: 'user_hangup', fromUserId: ids.alex });
     const entry: Message = (await historyA).message;
     expect(entry).toMatchObject({ id: callId, kind: 'call', senderId: ids.alex, call: { callId, kind: 'video', reason: 'user_hangup', quality } });
