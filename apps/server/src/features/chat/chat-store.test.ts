@@ -129,38 +129,4 @@ describe.each(DB_KINDS)('ChatStore on %s', (kind) => {
     const page = await chat.messages(caller, conversationId, { limit: 10 });
     expect(page.messages.map((m) => m.id)).toEqual([first.callId, second.callId]);
   });
-
-  it("stores a pair's first call (written with its conversation) as an entry in an open conversation is stored", async () => {
-    const now = Date.now();
-    const people = Array.from({ length: 8 }, () => randomUUID());
-    await t.db
-      .insertInto('users')
-      .values(people.map((id) => ({ id, email: `${id}@example.test`, name: id.slice(0, 8), role: 'nurse', password_hash: 'x', active: 1, created_at: now, updated_at: now })))
-      .execute();
-    const rowsOf = async (conversationId: string, caller: string, callee: string) => {
-      const c = await t.db.selectFrom('conversations').select(['last_seq', 'last_message_at']).where('id', '=', conversationId).executeTakeFirstOrThrow();
-      const marks = await t.db.selectFrom('conversation_members').select(['user_id', 'read_seq']).where('conversation_id', '=', conversationId).execute();
-      const read = Object.fromEntries(marks.map((m) => [m.user_id === caller ? 'caller' : m.user_id === callee ? 'callee' : m.user_id, m.read_seq]));
-      const m = await t.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).execute();
-      return { lastSeq: c.last_seq, lastMessageAtSet: Number(c.last_message_at) >= now, read, messages: m.map((r) => ({ seq: r.seq, sender: r.sender_id === caller, kind: r.kind, body: r.body })) };
-    };
-    for (const [i, durationS] of [[0, null], [4, 42]] as const) {
-      const [caller1, callee1, caller2, callee2] = people.slice(i, i + 4) as [string, string, string, string];
-      const reason = durationS === null ? ('no_answer' as const) : ('user_hangup' as const);
-      // A pair with no conversation yet: the entry opens it.
-      const first = await chat.appendCall({ callId: randomUUID(), kind: 'audio', callerId: caller1, reason, durationS }, callee1);
-      // A pair whose conversation was opened before (by a message box, say): the usual path.
-      await chat.open(caller2, callee2);
-      const usual = await chat.appendCall({ callId: randomUUID(), kind: 'audio', callerId: caller2, reason, durationS }, callee2);
-      expect(first).toMatchObject({ seq: 1, senderId: caller1, kind: 'call' });
-      expect(first.conversationId).toBe(await chat.open(callee1, caller1));
-      const a = await rowsOf(first.conversationId, caller1, callee1);
-      expect(a).toEqual(await rowsOf(usual.conversationId, caller2, callee2));
-      // Missed: unread for the callee only. Answered: read by both.
-      expect(a).toMatchObject({ lastSeq: 1, lastMessageAtSet: true, read: { caller: 1, callee: durationS === null ? 0 : 1 } });
-      expect((await chat.list(callee1)).find((c) => c.id === first.conversationId)).toMatchObject({ lastSeq: 1, unread: durationS === null ? 1 : 0, lastMessage: { id: first.id } });
-      // The next call goes into the same conversation, after the first.
-      expect(await chat.appendCall({ callId: randomUUID(), kind: 'audio', callerId: callee1, reason, durationS }, caller1)).toMatchObject({ conversationId: first.conversationId, seq: 2 });
-    }
-  });
 });

@@ -58,31 +58,8 @@ const INSERT_MEMBERS = prepared(3, (db: Db, conversationId: string, a: string, b
     { conversation_id: conversationId, user_id: b },
   ]),
 );
-/** A pair's first entry: its conversation starts at seq 1, with that entry as its last message. */
-const INSERT_CONVERSATION_AT_FIRST = prepared(3, (db: Db, id: string, pairKey: string, at: number) =>
-  db.insertInto('conversations').values({ id, pair_key: pairKey, last_seq: 1, last_message_at: at, created_at: at }),
-);
-/** Both members of a new conversation with their read marks already set (0: unread, 1: read the first entry). */
-const INSERT_MEMBERS_READ = prepared(5, (db: Db, conversationId: string, a: string, aRead: number, b: string, bRead: number) =>
-  db.insertInto('conversation_members').values([
-    { conversation_id: conversationId, user_id: a, read_seq: aRead },
-    { conversation_id: conversationId, user_id: b, read_seq: bRead },
-  ]),
-);
 const MESSAGE_BY_ID = prepared(1, (db: Db, id: string) => db.selectFrom('messages').selectAll().where('id', '=', id));
 const CONVERSATION_OF_PAIR = prepared(1, (db: Db, pairKey: string) => db.selectFrom('conversations').select('id').where('pair_key', '=', pairKey));
-
-/** A call's entry as stored: message id = call id, worded by describeCall, the record kept as JSON. */
-const callRow = (conversationId: string, seq: number, record: CallRecord, now: number) => ({
-  id: record.callId,
-  conversation_id: conversationId,
-  seq,
-  sender_id: record.callerId,
-  body: describeCall(record),
-  kind: 'call',
-  call_json: JSON.stringify(record),
-  created_at: now,
-});
 
 /** A conversation as one member sees it, before presence is added. */
 export type ConversationView = Omit<Conversation, 'peer'> & { peer: User };
@@ -238,10 +215,12 @@ export class ChatStore {
     const key = pairKey(record.callerId, calleeId);
     const conversation = await CONVERSATION_OF_PAIR.first(this.db, key);
     try {
-      // A pair's first call writes its conversation and its entry in one transaction (one commit),
-      // the conversation already at seq 1 and the read marks set as they are inserted: three
-      // statements instead of five (no seq update, no read-mark update).
-      return await this.writes.run((tx) => (conversation ? this.insertCall(tx, conversation.id, record, calleeId) : this.insertFirstCall(tx, key, record, calleeId)));
+      // A pair's first call writes its conversation and its entry in one transaction (one commit).
+      return await this.writes.run(async (tx) => {
+        const id = conversation?.id ?? randomUUID();
+        if (!conversation) await this.insertConversation(tx, id, key, record.callerId, calleeId);
+        return this.insertCall(tx, id, record, calleeId);
+      });
     } catch (err) {
       // Rare, so looked for only now: the entry was written before (its id is the call id)…
       const existing = await MESSAGE_BY_ID.first(this.db, record.callId);
@@ -262,26 +241,21 @@ export class ChatStore {
     const now = Date.now();
     const updated = await NEXT_SEQ.first(tx, conversationId, now);
     if (!updated) throw new AppError('not_found', 'No such conversation');
-    const row = callRow(conversationId, updated.last_seq, record, now);
-    await INSERT_CALL.run(tx, row.id, conversationId, row.seq, row.sender_id, row.body, row.kind, row.call_json, now);
+    const seq = updated.last_seq;
+    const row = {
+      id: record.callId,
+      conversation_id: conversationId,
+      seq,
+      sender_id: record.callerId,
+      body: describeCall(record),
+      kind: 'call',
+      call_json: JSON.stringify(record),
+      created_at: now,
+    };
+    await INSERT_CALL.run(tx, row.id, conversationId, seq, row.sender_id, row.body, row.kind, row.call_json, now);
     // An answered call is read by both; a missed one only by the caller.
-    if (record.durationS !== null) await READ_BOTH.run(tx, conversationId, record.callerId, calleeId, row.seq);
-    else await READ_OWN.run(tx, conversationId, record.callerId, row.seq);
-    return toMessage(row);
-  }
-
-  /**
-   * The entry that opens a pair's conversation: the same rows as `insertConversation` followed by
-   * `insertCall` (seq 1, the same read marks), written as they end up. A conversation opened
-   * meanwhile by someone else makes the insert fail on the unique pair key (appendCall retries).
-   */
-  private async insertFirstCall(tx: Db, key: string, record: CallRecord, calleeId: string): Promise<Message> {
-    const now = Date.now();
-    const id = randomUUID();
-    const row = callRow(id, 1, record, now);
-    await INSERT_CONVERSATION_AT_FIRST.run(tx, id, key, now);
-    await INSERT_MEMBERS_READ.run(tx, id, record.callerId, 1, calleeId, record.durationS !== null ? 1 : 0);
-    await INSERT_CALL.run(tx, row.id, id, row.seq, row.sender_id, row.body, row.kind, row.call_json, now);
+    if (record.durationS !== null) await READ_BOTH.run(tx, conversationId, record.callerId, calleeId, seq);
+    else await READ_OWN.run(tx, conversationId, record.callerId, seq);
     return toMessage(row);
   }
 
