@@ -141,11 +141,66 @@ export async function runSignalling(o: SignallingOptions, log: (s: string) => vo
   };
 }
 
-// `node --import tsx bench/signalling/signalling.bench.ts [--smoke] [--before DIR]`
+export interface AbRound {
+  round: number;
+  server: 'before' | 'after';
+  cpuMsPer1000Messages: number;
+  p50: number;
+  p99: number;
+  completed: number;
+}
+
+/**
+ * Parley against another checkout only, alternated: `rounds` rounds of before → after → after →
+ * before…, each server on its own copy of the seeded database. The full run measures its servers
+ * one after another, so a machine whose load drifts by the minute favours whichever ran at the
+ * quieter moment; alternating spreads that over both. No baselines.
+ */
+export async function runSignallingAb(o: SignallingOptions & { before: string }, rounds: number, log: (s: string) => void = () => undefined): Promise<AbRound[]> {
+  const cpu = o.pin ? 1 : undefined;
+  const seeded = await seedDatabase(o.calls * 2);
+  const out: AbRound[] = [];
+  try {
+    const pairs: Pair[] = Array.from({ length: o.calls }, (_, i) => ({ a: seeded.users[2 * i]!, b: seeded.users[2 * i + 1]! }));
+    for (let round = 0; round < rounds; round++) {
+      const order: Array<'before' | 'after'> = round % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
+      for (const which of order) {
+        // A call set-up writes its history: every run starts from the seeded database as it was.
+        const db = copyDatabase(seeded.file, `${which}-${round}`);
+        const server = await startParley({ dbFile: db, cpu, ...(which === 'before' ? { source: o.before } : {}) });
+        let f: ServerFigures;
+        try {
+          f = await measure('parley', server, pairs, o);
+        } finally {
+          await server.stop();
+        }
+        const r = { round, server: which, cpuMsPer1000Messages: f.cpuMsPer1000Messages, p50: f.forwardMs.p50, p99: f.forwardMs.p99, completed: f.completed };
+        out.push(r);
+        log(`  round ${round} ${which}: ${r.cpuMsPer1000Messages} CPU-ms / 1,000 messages, p50 ${r.p50} / p99 ${r.p99} ms, ${r.completed}/${o.calls} completed`);
+      }
+    }
+  } finally {
+    fs.rmSync(seeded.dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+// `node --import tsx bench/signalling/signalling.bench.ts [--smoke] [--before DIR [--ab ROUNDS]]`
 if (import.meta.filename === process.argv[1]) {
   const smoke = process.argv.includes('--smoke');
   const b = process.argv.indexOf('--before');
   const before = b > 0 ? process.argv[b + 1] : undefined;
-  const r = await runSignalling({ ...(smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL), ...(before ? { before } : {}) }, console.log);
-  console.log(JSON.stringify(r.ratios));
+  const ab = process.argv.indexOf('--ab');
+  const o = smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL;
+  if (ab > 0 && before) {
+    const rounds = await runSignallingAb({ ...o, before }, Number(process.argv[ab + 1] ?? 2), console.log);
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    for (const which of ['before', 'after'] as const) {
+      const mine = rounds.filter((r) => r.server === which);
+      console.log(`${which}: CPU-ms / 1,000 messages ${mine.map((r) => r.cpuMsPer1000Messages).join(', ')} (median ${median(mine.map((r) => r.cpuMsPer1000Messages))}); p99 ${mine.map((r) => r.p99).join(', ')} ms (median ${median(mine.map((r) => r.p99))})`);
+    }
+  } else {
+    const r = await runSignalling({ ...o, ...(before ? { before } : {}) }, console.log);
+    console.log(JSON.stringify(r.ratios));
+  }
 }
