@@ -1,12 +1,17 @@
 // Keeps the benchmarks working: each runs at its smoke size against real servers (Parley's own
 // entry point, a bare socket.io relay, the PeerJS server). No timing is asserted: on a shared
 // machine only `npm run bench` at full size, under the heavy lock, says anything about speed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHAT_SMOKE, runChat } from './chat/chat.bench.ts';
 import { IDLE_SMOKE, runIdle } from './idle/idle-connect.bench.ts';
 import { LOADTEST_SMOKE, runLoadtestBench } from './loadtest/loadtest.bench.ts';
 import { SETUP_SMOKE, runSetup } from './setup/setup.bench.ts';
-import { SIGNALLING_SMOKE, runSignalling } from './signalling/signalling.bench.ts';
+import { repoRoot } from './lib/proc.ts';
+import { writeTable } from './run.ts';
+import { SIGNALLING_SMOKE, runSignalling, runSignallingAb } from './signalling/signalling.bench.ts';
 
 describe('benchmarks at smoke size', () => {
   it('setup: a Parley call and a bare call each reach a first remote frame on both sides, timed from the Answer click', async () => {
@@ -44,6 +49,36 @@ describe('benchmarks at smoke size', () => {
     }
     expect(Number.isFinite(r.ratios.cpuVsSocketio)).toBe(true);
   }, 180_000);
+
+  it('signalling --ab: Parley and another checkout (here this one) alternate, round by round, and every set-up completes', async () => {
+    const rounds = await runSignallingAb({ ...SIGNALLING_SMOKE, before: repoRoot }, 2);
+    expect(rounds.map((r) => `${r.round}:${r.server}`)).toEqual(['0:before', '0:after', '1:after', '1:before']);
+    for (const r of rounds) {
+      expect(r.completed).toBe(SIGNALLING_SMOKE.calls);
+      expect(r.cpuMsPer1000Messages).toBeGreaterThanOrEqual(0);
+    }
+  }, 180_000);
+
+  it("writes the table with each row's run time and load average, and leaves the text around the markers alone", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-table-'));
+    try {
+      const row = { benchmark: '2. Signalling: server CPU per 1,000 messages', target: '≤ 1.3× bare socket.io', measured: 'Parley 1 ms', met: false };
+      fs.writeFileSync(path.join(dir, 'signalling.json'), JSON.stringify({ machine: 'm', at: '2026-12-02T04:05:06.000Z', loadAverage: 1.25, rows: [row] }));
+      fs.writeFileSync(path.join(dir, 'chat.json'), JSON.stringify({ machine: 'm', at: '2026-12-01T23:33:00.000Z', rows: [{ ...row, benchmark: '4. Chat' }] }));
+      const doc = path.join(dir, 'doc.md');
+      fs.writeFileSync(doc, 'before\n<!-- bench:table:begin -->\nold\n<!-- bench:table:end -->\nafter\n');
+      writeTable(dir, doc);
+      const text = fs.readFileSync(doc, 'utf8');
+      expect(text).toContain('| 2. Signalling: server CPU per 1,000 messages | ≤ 1.3× bare socket.io | Parley 1 ms (2026-12-02 04:05 UTC, load average 1.25) | **no** |');
+      // A results file saved before the load average was recorded keeps its date only.
+      expect(text).toContain('| 4. Chat | ≤ 1.3× bare socket.io | Parley 1 ms (2026-12-01) | **no** |');
+      expect(text.startsWith('before\n<!-- bench:table:begin -->\n')).toBe(true);
+      expect(text.endsWith('<!-- bench:table:end -->\nafter\n')).toBe(true);
+      expect(text).not.toContain('old');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('idle: every person connects an authenticated socket to Parley (as npm start runs it) and to bare socket.io, and the memory is read', async () => {
     const r = await runIdle(IDLE_SMOKE);

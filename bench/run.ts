@@ -4,6 +4,7 @@
 // results in bench/results/<name>.json and the table in docs/performance.md.
 // Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { CHAT_FULL, CHAT_SMOKE, runChat, type ChatResult } from './chat/chat.bench.ts';
 import { IDLE_FULL, IDLE_SMOKE, runIdle, type IdleResult } from './idle/idle-connect.bench.ts';
@@ -158,10 +159,12 @@ export function writeTable(resultsDir: string, doc: string): void {
   for (const b of BENCHES) {
     const file = path.join(resultsDir, `${b.name}.json`);
     if (!fs.existsSync(file)) continue;
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows?: Row[]; machine: string; at: string };
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { rows?: Row[]; machine: string; at: string; loadAverage?: number };
     // A file written by something else (e.g. `npm run loadtest -- --json`) has no rows: not a benchmark's.
     if (!Array.isArray(saved.rows)) continue;
-    rows.push(...saved.rows.map((r) => ({ ...r, measured: `${r.measured} (${saved.at.slice(0, 10)})` })));
+    // When the run ended (UTC) and, where recorded, the 1-minute load average as it began: the machine is shared.
+    const when = saved.loadAverage === undefined ? saved.at.slice(0, 10) : `${saved.at.slice(0, 16).replace('T', ' ')} UTC, load average ${saved.loadAverage}`;
+    rows.push(...saved.rows.map((r) => ({ ...r, measured: `${r.measured} (${when})` })));
     machines.add(saved.machine);
   }
   const table = [
@@ -186,8 +189,9 @@ if (import.meta.filename === process.argv[1]) {
   fs.mkdirSync(resultsDir, { recursive: true });
   for (const b of BENCHES) {
     if (only && !only.includes(b.name)) continue;
+    const loadAverage = Math.round(os.loadavg()[0]! * 100) / 100;
     const { result, rows } = await b.run(smoke);
-    fs.writeFileSync(path.join(resultsDir, `${b.name}.json`), JSON.stringify({ machine: machine(), at: new Date().toISOString(), smoke, rows, result }, null, 2) + '\n');
+    fs.writeFileSync(path.join(resultsDir, `${b.name}.json`), JSON.stringify({ machine: machine(), at: new Date().toISOString(), loadAverage, smoke, rows, result }, null, 2) + '\n');
     for (const r of rows) console.log(`${r.met ? 'MET   ' : 'MISSED'} ${r.benchmark}: ${r.measured} (target ${r.target})`);
   }
   if (!smoke) writeTable(resultsDir, path.join(repoRoot, 'docs/performance.md'));
