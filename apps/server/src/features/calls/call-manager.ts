@@ -4,7 +4,7 @@ import type { AppContext } from '../../context.ts';
 import { AppError } from '../../lib/errors.ts';
 import { CallHistory } from './call-history.ts';
 import { isGlare, step } from './call-lifecycle.ts';
-import type { ActiveCall, CallEvent, Device, Effect, Emit, LifecycleConfig, Step, TimerRef } from './call-types.ts';
+import type { ActiveCall, CallEvent, Device, Emit, LifecycleConfig, Step, TimerRef } from './call-types.ts';
 import { pushCallNotifier, type CallNotifier } from './call-notifier.ts';
 import { InMemoryQuota, type CallQuota } from './call-quota.ts';
 import { InMemoryCallRegistry, type CallRegistry, type CreateResult } from './call-registry.ts';
@@ -186,10 +186,8 @@ export class CallManager {
       const call = (await this.registry.get(callId)) ?? null;
       const out = step(call, make(call), this.clock.now(), this.config);
       if (out.refusal) throw new AppError(out.refusal.code, out.refusal.message);
-      // A step that leaves the record as it was (a relay, a ringing) has nothing to store.
-      if (out.call !== call && !(await this.commit(call, out.call))) continue;
-      const performed = this.perform(out);
-      if (performed) await performed;
+      if (!(await this.commit(call, out.call))) continue;
+      await this.perform(out);
       return out.reply ?? {};
     }
     throw new AppError('conflict', 'The call changed while this was handled; try again');
@@ -203,8 +201,7 @@ export class CallManager {
       const created = await this.registry.create(out.call);
       if (!created.ok) return created;
     }
-    const performed = this.perform(out);
-    if (performed) await performed;
+    await this.perform(out);
     return { ok: true };
   }
 
@@ -215,33 +212,25 @@ export class CallManager {
     return this.registry.update(next, prev.rev);
   }
 
-  /**
-   * Carries out a stored step: emits first, then timers, log lines, history and notices, in order.
-   * Synchronous as long as its effects are (a relay's emit and log line): a promise only from the
-   * first effect that must be awaited (a timer in a shared scheduler, the history entry), which
-   * the rest then follow.
-   */
-  perform(out: Pick<Step, 'emits' | 'effects'>): Promise<void> | undefined {
+  /** Carries out a stored step: emits first, then timers, log lines, history and notices. */
+  async perform(out: Pick<Step, 'emits' | 'effects'>): Promise<void> {
     for (const e of out.emits) this.send(e);
-    return this.effects(out.effects, 0);
-  }
-
-  private effects(effects: readonly Effect[], from: number): Promise<void> | undefined {
-    const rest = (i: number) => () => this.effects(effects, i + 1);
-    for (let i = from; i < effects.length; i++) {
-      const effect = effects[i]!;
+    for (const effect of out.effects) {
       switch (effect.type) {
         case 'schedule':
-          return this.scheduler.schedule(effect.timer, effect.at).then(rest(i));
+          await this.scheduler.schedule(effect.timer, effect.at);
+          break;
         case 'cancel':
-          return this.scheduler.cancel(effect.timer).then(rest(i));
-        case 'history':
-          // Awaited, so an acknowledgement comes after the entry is stored; write() never throws.
-          return this.history.write(effect.entry).then(rest(i));
+          await this.scheduler.cancel(effect.timer);
+          break;
         case 'log':
           // Never SDP, candidates or credentials: ids, counts and outcomes only.
           if (effect.level === 'debug') this.log.debug({ event: effect.event, ...effect.fields }, `call ${effect.event}`);
           else this.log.info({ event: effect.event, ...effect.fields }, `call ${effect.event}`);
+          break;
+        case 'history':
+          // Awaited, so an acknowledgement comes after the entry is stored; write() never throws.
+          await this.history.write(effect.entry);
           break;
         case 'metric': {
           const m = effect.metric;
@@ -259,7 +248,6 @@ export class CallManager {
           break;
       }
     }
-    return undefined;
   }
 
   send(e: Emit): void {

@@ -16,12 +16,14 @@ function serial<R>(socket: ParleySocket, fn: () => Promise<R>): Promise<R> {
   const prev = tails.get(socket);
   // Nothing of this socket's in flight (nearly always): start now, not a microtask later.
   const run = prev ? prev.then(fn) : start(fn);
-  // Settled either way, the socket's entry goes unless a later event has taken its place.
-  const release = (): void => {
-    if (tails.get(socket) === tail) tails.delete(socket);
-  };
-  const tail: Promise<void> = run.then(release, release);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
   tails.set(socket, tail);
+  void tail.then(() => {
+    if (tails.get(socket) === tail) tails.delete(socket);
+  });
   return run;
 }
 
