@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import type { Identity, ServerKind } from '../lib/clients.ts';
 import { copyDatabase, measuredPhase, seedDatabase, startParley, type EventLoopLag } from '../lib/parley.ts';
 import { freePort, rssBytes, startService, type Service } from '../lib/proc.ts';
-import { ratio, summarize, type Summary } from '../lib/stats.ts';
+import { median, ratio, summarize, type Summary } from '../lib/stats.ts';
 import type { Pair } from '../lib/worker.ts';
 import { runWorkers } from '../lib/workers.ts';
 
@@ -75,6 +75,27 @@ async function measure(kind: ServerKind, server: Service, pairs: Pair[], o: Sign
   };
 }
 
+/** One server's figures as the progress log prints them. */
+function describe(f: ServerFigures, calls: number): string {
+  const lag = f.eventLoopLag ? `, event-loop lag p99 ${f.eventLoopLag.p99Ms} / max ${f.eventLoopLag.maxMs} ms` : '';
+  return `p50 ${f.forwardMs.p50} ms, p99 ${f.forwardMs.p99} ms, ${f.cpuMsPer1000Messages} CPU-ms / 1,000 messages, ${f.completed}/${calls} completed${lag}`;
+}
+
+/** The seeded people, two by two: caller and callee of each call set-up. */
+function seededPairs(users: readonly Identity[], calls: number): Pair[] {
+  return Array.from({ length: calls }, (_, i) => ({ a: users[2 * i]!, b: users[2 * i + 1]! }));
+}
+
+/** A Parley (this checkout's, or `source`'s) on `dbFile`, measured on `pairs`, then stopped. */
+async function measureParley(dbFile: string, source: string | undefined, pairs: Pair[], o: SignallingOptions): Promise<ServerFigures> {
+  const server = await startParley({ dbFile, cpu: o.pin ? 1 : undefined, ...(source ? { source } : {}) });
+  try {
+    return await measure('parley', server, pairs, o);
+  } finally {
+    await server.stop();
+  }
+}
+
 export async function runSignalling(o: SignallingOptions, log: (s: string) => void = () => undefined): Promise<SignallingResult> {
   const cpu = o.pin ? 1 : undefined;
   const seeded = await seedDatabase(o.calls * 2);
@@ -83,19 +104,14 @@ export async function runSignalling(o: SignallingOptions, log: (s: string) => vo
   // A call set-up writes its history into the database: each Parley gets the seeded database as it was.
   const beforeDb = o.before ? copyDatabase(seeded.file, 'before') : undefined;
   try {
-    const parleyPairs: Pair[] = Array.from({ length: o.calls }, (_, i) => ({ a: seeded.users[2 * i]!, b: seeded.users[2 * i + 1]! }));
+    const parleyPairs = seededPairs(seeded.users, o.calls);
     const anon = (): Identity => ({ id: randomUUID() });
     const barePairs = (): Pair[] => Array.from({ length: o.calls }, () => ({ a: anon(), b: anon() }));
 
     if (o.before && beforeDb) {
       log(`signalling: parley before (${o.before}), ${o.calls} call set-ups…`);
-      const server = await startParley({ dbFile: beforeDb, cpu, source: o.before });
-      try {
-        before = await measure('parley', server, parleyPairs, o);
-      } finally {
-        await server.stop();
-      }
-      log(`  before: p50 ${before.forwardMs.p50} ms, p99 ${before.forwardMs.p99} ms, ${before.cpuMsPer1000Messages} CPU-ms / 1,000 messages, ${before.completed}/${o.calls} completed${before.eventLoopLag ? `, event-loop lag p99 ${before.eventLoopLag.p99Ms} / max ${before.eventLoopLag.maxMs} ms` : ''}`);
+      before = await measureParley(beforeDb, o.before, parleyPairs, o);
+      log(`  before: ${describe(before, o.calls)}`);
     }
     for (const kind of ['socketio', 'peerjs', 'parley'] as const) {
       log(`signalling: ${kind}, ${o.calls} call set-ups…`);
@@ -115,7 +131,7 @@ export async function runSignalling(o: SignallingOptions, log: (s: string) => vo
         await server.stop();
       }
       const f = servers[kind];
-      log(`  ${kind}: p50 ${f.forwardMs.p50} ms, p99 ${f.forwardMs.p99} ms, ${f.cpuMsPer1000Messages} CPU-ms / 1,000 messages, ${f.completed}/${o.calls} completed${f.eventLoopLag ? `, event-loop lag p99 ${f.eventLoopLag.p99Ms} / max ${f.eventLoopLag.maxMs} ms` : ''}`);
+      log(`  ${kind}: ${describe(f, o.calls)}`);
     }
   } finally {
     fs.rmSync(seeded.dir, { recursive: true, force: true });
@@ -157,23 +173,15 @@ export interface AbRound {
  * quieter moment; alternating spreads that over both. No baselines.
  */
 export async function runSignallingAb(o: SignallingOptions & { before: string }, rounds: number, log: (s: string) => void = () => undefined): Promise<AbRound[]> {
-  const cpu = o.pin ? 1 : undefined;
   const seeded = await seedDatabase(o.calls * 2);
   const out: AbRound[] = [];
   try {
-    const pairs: Pair[] = Array.from({ length: o.calls }, (_, i) => ({ a: seeded.users[2 * i]!, b: seeded.users[2 * i + 1]! }));
+    const pairs = seededPairs(seeded.users, o.calls);
     for (let round = 0; round < rounds; round++) {
       const order: Array<'before' | 'after'> = round % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
       for (const which of order) {
         // A call set-up writes its history: every run starts from the seeded database as it was.
-        const db = copyDatabase(seeded.file, `${which}-${round}`);
-        const server = await startParley({ dbFile: db, cpu, ...(which === 'before' ? { source: o.before } : {}) });
-        let f: ServerFigures;
-        try {
-          f = await measure('parley', server, pairs, o);
-        } finally {
-          await server.stop();
-        }
+        const f = await measureParley(copyDatabase(seeded.file, `${which}-${round}`), which === 'before' ? o.before : undefined, pairs, o);
         const r = { round, server: which, cpuMsPer1000Messages: f.cpuMsPer1000Messages, p50: f.forwardMs.p50, p99: f.forwardMs.p99, completed: f.completed };
         out.push(r);
         log(`  round ${round} ${which}: ${r.cpuMsPer1000Messages} CPU-ms / 1,000 messages, p50 ${r.p50} / p99 ${r.p99} ms, ${r.completed}/${o.calls} completed`);
@@ -192,9 +200,13 @@ if (import.meta.filename === process.argv[1]) {
   const before = b > 0 ? process.argv[b + 1] : undefined;
   const ab = process.argv.indexOf('--ab');
   const o = smoke ? SIGNALLING_SMOKE : SIGNALLING_FULL;
-  if (ab > 0 && before) {
-    const rounds = await runSignallingAb({ ...o, before }, Number(process.argv[ab + 1] ?? 2), console.log);
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const roundsArg = ab > 0 ? Number(process.argv[ab + 1]) : undefined;
+  if (roundsArg !== undefined && (!before || !Number.isInteger(roundsArg) || roundsArg < 1)) {
+    console.error('--ab ROUNDS needs a whole number of rounds, at least 1, and --before DIR (the checkout to alternate with)');
+    process.exit(2);
+  }
+  if (roundsArg !== undefined && before) {
+    const rounds = await runSignallingAb({ ...o, before }, roundsArg, console.log);
     for (const which of ['before', 'after'] as const) {
       const mine = rounds.filter((r) => r.server === which);
       console.log(`${which}: CPU-ms / 1,000 messages ${mine.map((r) => r.cpuMsPer1000Messages).join(', ')} (median ${median(mine.map((r) => r.cpuMsPer1000Messages))}); p99 ${mine.map((r) => r.p99).join(', ')} ms (median ${median(mine.map((r) => r.p99))})`);
