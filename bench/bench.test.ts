@@ -14,9 +14,11 @@ import { writeTable } from './run.ts';
 import { SIGNALLING_SMOKE, runSignalling, runSignallingAb } from './signalling/signalling.bench.ts';
 
 describe('benchmarks at smoke size', () => {
-  it('setup: a Parley call and a bare call each reach a first remote frame on both sides, timed from the Answer click', async () => {
-    const r = await runSetup(SETUP_SMOKE);
-    for (const app of [r.apps.parley, r.apps.bare]) {
+  it('setup: a Parley call, a bare call and a pre-connected bare call each reach a first remote frame on both sides, timed from the Answer click', async () => {
+    const r = await runSetup({ ...SETUP_SMOKE, preconnected: true });
+    const pre = r.apps.preconnected;
+    if (!pre) throw new Error('no pre-connected figures');
+    for (const app of [r.apps.parley, r.apps.bare, pre]) {
       expect(app.setupMs).toHaveLength(SETUP_SMOKE.calls);
       expect(app.medianMs).toBeGreaterThan(0);
       expect(app.calleeFrameMedianMs).toBeGreaterThan(0);
@@ -25,7 +27,14 @@ describe('benchmarks at smoke size', () => {
       for (const side of ['caller', 'callee']) expect(app.timeline.map((t) => t.step)).toContain(`${side} pc:first-frame`);
     }
     expect(Number.isFinite(r.ratio)).toBe(true);
-  }, 180_000);
+    expect(Number.isFinite(r.preconnectedRatio)).toBe(true);
+    // Pre-connected: DTLS was up on both sides before the click, and no video reached either side before it.
+    const at = (step: string) => pre.timeline.find((t) => t.step === step)?.medianMs;
+    for (const side of ['caller', 'callee']) {
+      expect(at(`${side} pc:dtls connected`)).toBeLessThan(0);
+      expect(at(`${side} pc:video unmute`)).toBeGreaterThan(0);
+    }
+  }, 240_000);
 
   it('chat: every message sent through Parley and the bare relay is delivered and timed', async () => {
     const r = await runChat(CHAT_SMOKE);

@@ -1,5 +1,6 @@
 // `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`;
-// `-- --timeline` also prints the set-up benchmark's per-step timeline; `-- --only idle,chat,signalling
+// `-- --timeline` also prints the set-up benchmark's per-step timeline, `-- --preconnected` adds the
+// pre-connected bare call to it (bench/setup/bare-preconnected.html); `-- --only idle,chat,signalling
 // --before DIR` also measures another checkout's server in the same run),
 // results in bench/results/<name>.json and the table in docs/performance.md.
 // Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.
@@ -34,19 +35,21 @@ export const BENCHES: Bench[] = [
   {
     name: 'setup',
     async run(smoke) {
-      const r: SetupResult = await runSetup(smoke ? SETUP_SMOKE : SETUP_FULL, console.log);
+      const preconnected = process.argv.includes('--preconnected');
+      const r: SetupResult = await runSetup({ ...(smoke ? SETUP_SMOKE : SETUP_FULL), preconnected }, console.log);
       if (process.argv.includes('--timeline')) {
         console.log(formatTimeline('Parley', r.apps.parley.timeline));
         console.log(formatTimeline('Bare', r.apps.bare.timeline));
+        if (r.apps.preconnected) console.log(formatTimeline('Bare, pre-connected', r.apps.preconnected.timeline));
       }
-      const { parley, bare } = r.apps;
+      const { parley, bare, preconnected: pre } = r.apps;
       return {
         result: r,
         rows: [
           {
             benchmark: `1. Set-up: Answer click → first remote frame on both sides (headless Chromium, loopback, ${r.options.calls} calls each)`,
             target: '≤ 0.9× the bare two-page call',
-            measured: `Parley median ${parley.medianMs} ms, bare ${bare.medianMs} ms (${r.ratio}×)`,
+            measured: `Parley median ${parley.medianMs} ms, bare ${bare.medianMs} ms (${r.ratio}×)${pre ? `; bare pre-connected while ringing ${pre.medianMs} ms (${r.preconnectedRatio}× bare)` : ''}`,
             met: r.ratio <= 0.9,
           },
         ],

@@ -1,6 +1,7 @@
 // A minimal websocket relay for the bare two-page browser call (bench/setup): each page connects
 // with ?id=NAME, and a message {to, ...} is forwarded to that page as is. GET / serves the bare
-// app itself (bench/setup/bare.html), so both pages share one origin on loopback.
+// app itself (bench/setup/bare.html), and GET /preconnected its pre-connected variant
+// (bench/setup/bare-preconnected.html), so both pages of a call share one origin on loopback.
 // Run: node --import tsx bench/baselines/ws-relay.ts PORT
 import fs from 'node:fs';
 import http from 'node:http';
@@ -8,10 +9,14 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 const port = Number(process.argv[2]);
-const page = fs.readFileSync(path.join(import.meta.dirname, '../setup/bare.html'));
+const pagesByPath = new Map([
+  ['/', fs.readFileSync(path.join(import.meta.dirname, '../setup/bare.html'))],
+  ['/preconnected', fs.readFileSync(path.join(import.meta.dirname, '../setup/bare-preconnected.html'))],
+]);
 const pages = new Map<string, WebSocket>();
 const server = http.createServer((req, res) => {
-  if (req.url?.split('?')[0] === '/') {
+  const page = pagesByPath.get(req.url?.split('?')[0] ?? '');
+  if (page) {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(page);
     return;

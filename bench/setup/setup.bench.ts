@@ -4,6 +4,8 @@
 // bench/baselines/ws-relay.ts), in the same browser, calls alternated, medians and the ratio.
 // Both journeys ring for the same time before the click, as a person takes a moment to answer.
 // Every page carries the same probe (probe.ts), which also gives the per-step timeline.
+// With `preconnected`, a third app in the same run: the bare app with its connection made while it
+// rings (bench/setup/bare-preconnected.html), the floor of a design that sends no media before the click.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -23,12 +25,14 @@ export interface SetupOptions {
   warmup: number;
   /** From the incoming call showing to the Answer click. */
   ringMs: number;
+  /** Also measure the pre-connected bare call (`--preconnected`). */
+  preconnected?: boolean;
 }
 
 export const SETUP_FULL: SetupOptions = { calls: 10, warmup: 1, ringMs: 1000 };
 export const SETUP_SMOKE: SetupOptions = { calls: 1, warmup: 0, ringMs: 300 };
 
-type App = 'parley' | 'bare';
+type App = 'parley' | 'bare' | 'preconnected';
 
 /** One call: ms from the callee's Answer click to the first remote frame on each side. */
 export interface CallSample {
@@ -58,9 +62,11 @@ export interface AppFigures {
 
 export interface SetupResult {
   options: SetupOptions;
-  apps: Record<App, AppFigures>;
+  apps: Record<'parley' | 'bare', AppFigures> & { preconnected?: AppFigures };
   /** Parley's median over the bare app's; the target is ≤ 0.9. */
   ratio: number;
+  /** The pre-connected bare call's median over the bare app's (with `preconnected`). */
+  preconnectedRatio?: number;
 }
 
 const FRAME_TIMEOUT_MS = 15_000;
@@ -92,12 +98,13 @@ async function parleyPair(browser: TestBrowser, url: string, cookies: [string, s
   return { caller: pages[0]!, callee: pages[1]! };
 }
 
-async function barePair(browser: TestBrowser, url: string): Promise<Pair> {
+/** The bare app's two pages; `page` is the relay's path of the app ('/' or '/preconnected'), also naming the pages on the relay. */
+async function barePair(browser: TestBrowser, url: string, page: string): Promise<Pair> {
   const open = async (me: string, peer: string) => {
-    const page = await probedPage(await browser.newContext());
-    await page.goto(`${url}/?id=${me}&peer=${peer}`);
-    await page.evaluate('window.bare.open');
-    return page;
+    const p = await probedPage(await browser.newContext());
+    await p.goto(`${url}${page}?id=${page}${me}&peer=${page}${peer}`);
+    await p.evaluate('window.bare.open');
+    return p;
   };
   return { caller: await open('caller', 'callee'), callee: await open('callee', 'caller') };
 }
@@ -187,7 +194,7 @@ async function startTrace(p: Pair, file: string): Promise<{ stop(): Promise<void
 
 async function hangUp(app: App, p: Pair): Promise<void> {
   await p.caller.getByRole('button', { name: 'Hang up', exact: true }).click();
-  if (app === 'bare') {
+  if (app !== 'parley') {
     await p.callee.getByRole('status').filter({ hasText: 'idle' }).waitFor();
     return;
   }
@@ -244,24 +251,31 @@ export async function runSetup(o: SetupOptions, log: (s: string) => void = () =>
     const relay = await startService({ script: 'bench/baselines/ws-relay.ts', args: [String(port)], port });
     services.push(relay);
     browser = await launchBrowser();
-    const pairs: Record<App, Pair> = {
+    const pairs: Partial<Record<App, Pair>> = {
       parley: await parleyPair(browser, parley.url, [seeded.users[0]!.cookie, seeded.users[1]!.cookie]),
-      bare: await barePair(browser, relay.url),
+      bare: await barePair(browser, relay.url, '/'),
+      ...(o.preconnected ? { preconnected: await barePair(browser, relay.url, '/preconnected') } : {}),
     };
-    const samples: Record<App, CallSample[]> = { parley: [], bare: [] };
+    const measured = Object.keys(pairs) as App[];
+    const samples: Record<App, CallSample[]> = { parley: [], bare: [], preconnected: [] };
     for (let i = 0; i < o.warmup + o.calls; i++) {
-      // Alternate which app goes first, so neither always follows the other's teardown.
-      const order: App[] = i % 2 === 0 ? ['parley', 'bare'] : ['bare', 'parley'];
+      // Alternate the order, so no app always follows the same one's teardown.
+      const order = i % 2 === 0 ? measured : measured.toReversed();
       for (const app of order) {
-        const s = await oneCall(app, pairs[app], o);
+        const s = await oneCall(app, pairs[app]!, o);
         const warm = i < o.warmup;
         if (!warm) samples[app].push(s);
         log(`setup: ${app} call ${i + 1}${warm ? ' (warm-up)' : ''}: ${s.setupMs} ms (callee ${s.calleeFrameMs}, caller ${s.callerFrameMs})`);
         await sleep(300);
       }
     }
-    const apps = { parley: figures(samples.parley), bare: figures(samples.bare) };
-    return { options: o, apps, ratio: ratio(apps.parley.medianMs, apps.bare.medianMs) };
+    const apps = { parley: figures(samples.parley), bare: figures(samples.bare), ...(o.preconnected ? { preconnected: figures(samples.preconnected) } : {}) };
+    return {
+      options: o,
+      apps,
+      ratio: ratio(apps.parley.medianMs, apps.bare.medianMs),
+      ...(apps.preconnected ? { preconnectedRatio: ratio(apps.preconnected.medianMs, apps.bare.medianMs) } : {}),
+    };
   } finally {
     await browser?.close();
     await Promise.allSettled(services.map((s) => s.stop()));
