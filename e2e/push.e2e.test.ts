@@ -540,8 +540,8 @@ describe('ringing a closed Parley by Web Push', () => {
     // One push event ends while the server's answer is still held: the close (handled on its own)
     // or the ringing push (which learnt of the close).
     await browser.handled(mark, 1, 'either push while the ringing check is held');
+    step(`close delivered; the worker's check: ${checkFailed ?? 'still waiting'}; released`);
     release.set();
-    step('close delivered, check released');
 
     const { displayed } = await browser.handled(mark, 2, 'both pushes');
     expect((await browser.notifications()).filter((n) => n.tag === tag).map((n) => [n.title, n.actions])).toEqual([['Missed call from Mia Moreau', []]]);
