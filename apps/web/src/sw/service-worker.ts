@@ -110,7 +110,10 @@ async function onPush(data: unknown): Promise<void> {
   const p = parsed.data;
   switch (p.type) {
     case 'call.ringing':
-      return calls.add(p.callId, false, (call) => onRinging(p, call));
+      await calls.add(p.callId, false, (call) => onRinging(p, call));
+      // One that found its call closed showed nothing: its event lasts until the close has shown
+      // what it shows, so the browser never sees this push end with nothing on screen for it.
+      return calls.idle(p.callId);
     case 'call.closed':
       return calls.add(p.callId, true, () => onClosed(p));
     case 'message.new':

@@ -81,6 +81,29 @@ describe("the service worker's pushes of one call", () => {
     await expect(next).resolves.toBeUndefined();
   });
 
+  it('can be waited for until none is left, including those queued meanwhile', async () => {
+    const q = new CallPushQueue();
+    await q.idle('c1');
+    const log: string[] = [];
+    const [first, second] = [settable(), settable()];
+    void q.add('c1', false, async () => {
+      await first.promise;
+      log.push('first');
+    });
+    const idle = q.idle('c1').then(() => log.push('idle'));
+    await drain();
+    void q.add('c1', true, async () => {
+      await second.promise;
+      log.push('second');
+    });
+    first.set();
+    await drain();
+    expect(log).toEqual(['first']);
+    second.set();
+    await idle;
+    expect([log, q.size]).toEqual([['first', 'second', 'idle'], 0]);
+  });
+
   it('leave nothing behind once handled: a push after that starts afresh (the server decides)', async () => {
     const q = new CallPushQueue();
     await q.add('c1', true, async () => undefined);

@@ -37,6 +37,11 @@ export class CallPushQueue {
     return this.calls.size;
   }
 
+  /** Settles once no push of `callId` is queued or being handled (at once when none is). */
+  async idle(callId: string): Promise<void> {
+    for (let e = this.calls.get(callId); e; e = this.calls.get(callId)) await e.tail;
+  }
+
   /**
    * Runs `handle` once every push queued before it for `callId` has been handled, and settles as it
    * does. `closes`: this push ends the call, which the pushes queued before it learn at once.
