@@ -54,6 +54,12 @@ interface HandledPush {
   displayed: { tag: string; title: string }[];
 }
 
+/** A point in the record of push and notification events (ClosedAppBrowser.mark()). */
+interface PushMark {
+  completed: number;
+  events: number;
+}
+
 interface ShownNotification {
   title: string;
   body: string;
@@ -152,26 +158,53 @@ class ClosedAppBrowser {
     return this.context.serviceWorkers().at(-1) ?? (await this.context.waitForEvent('serviceworker', { timeout: 5_000 }));
   }
 
+  /** Where the record of push and notification events stands now: what a later wait counts from. */
+  mark(): PushMark {
+    return { completed: this.pushEvents('Push event completed').length, events: this.background.length };
+  }
+
   /**
    * Hands `push` (as decrypted by the local push service) to the worker, as a push service would,
-   * and waits until the worker's push event has ended: whatever it shows is displayed by then.
+   * and waits until the worker's push event has begun (it may still be running).
    */
-  async deliver(origin: string, push: ReceivedPush): Promise<HandledPush> {
+  async send(origin: string, push: ReceivedPush): Promise<void> {
     await expect.poll(() => this.registrationId(), { message: 'the service worker registration' }).toBeDefined();
-    const [completedBefore, eventsBefore] = [this.pushEvents('Push event completed').length, this.background.length];
+    const dispatchedBefore = this.pushEvents('Push event dispatched').length;
     await this.cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: this.registrationId()!, data: push.text });
     try {
-      await expect.poll(() => this.pushEvents('Push event completed').length, { timeout: 15_000 }).toBeGreaterThan(completedBefore);
+      await expect.poll(() => this.pushEvents('Push event dispatched').length, { timeout: 15_000 }).toBeGreaterThan(dispatchedBefore);
     } catch {
-      throw new Error(`the worker did not finish handling the push ${push.text}; ${this.diagnostics()}`);
+      throw new Error(`the worker was not handed the push ${push.text}; ${this.diagnostics()}`);
     }
-    const status = this.pushEvents('Push event completed').at(-1)!.metadata.Status ?? '';
-    if (status !== 'Success') throw new Error(`the worker's push event ended with "${status}"; ${this.diagnostics()}`);
+  }
+
+  /**
+   * Waits until `count` push events have ended since `mark`, each with "Success", and returns the
+   * notifications the platform displayed since `mark`, in order.
+   */
+  async handled(mark: PushMark, count: number, what: string): Promise<HandledPush> {
+    try {
+      await expect.poll(() => this.pushEvents('Push event completed').length - mark.completed, { timeout: 15_000 }).toBeGreaterThanOrEqual(count);
+    } catch {
+      throw new Error(`the worker did not finish handling ${what}; ${this.diagnostics()}`);
+    }
+    const statuses = this.pushEvents('Push event completed')
+      .slice(mark.completed)
+      .map((e) => e.metadata.Status ?? '');
+    const failed = statuses.find((s) => s !== 'Success');
+    if (failed !== undefined) throw new Error(`the worker's push event ended with "${failed}"; ${this.diagnostics()}`);
     const displayed = this.background
-      .slice(eventsBefore)
+      .slice(mark.events)
       .filter((e) => e.service === 'notifications' && e.eventName === 'Notification displayed')
       .map((e) => ({ tag: e.instanceId, title: e.metadata.Title ?? '' }));
-    return { status, displayed };
+    return { status: statuses.at(-1)!, displayed };
+  }
+
+  /** Hands `push` to the worker and waits until the worker's push event has ended: whatever it shows is displayed by then. */
+  async deliver(origin: string, push: ReceivedPush): Promise<HandledPush> {
+    const mark = this.mark();
+    await this.send(origin, push);
+    return this.handled(mark, 1, `the push ${push.text}`);
   }
 
   /** What getNotifications() lists. Never while a push is being handled: that read could delete what the push shows (see the class). */
@@ -280,6 +313,13 @@ const step = (what: string) => console.log(`[push] ${what}`);
 
 const ofType = (sub: TestSubscription, type: string, callId?: string) => (r: ReceivedPush) =>
   r.endpoint === sub.endpoint && (r.payload as { type: string }).type === type && (!callId || (r.payload as { callId?: string }).callId === callId);
+
+/** A promise and the function that resolves it. */
+function settable<T>(): { promise: Promise<T>; set: (value: T) => void } {
+  let set!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (set = resolve));
+  return { promise, set };
+}
 
 /** Subscribes the session signed in on `page` at the local push service, as the browser would have. */
 async function subscribeAtLocalPushService(page: Page): Promise<TestSubscription> {
@@ -457,6 +497,57 @@ describe('ringing a closed Parley by Web Push', () => {
     expect((await browser.notifications()).filter((n) => n.tag.startsWith('conversation:')).map((n) => [n.tag, n.title, n.body])).toEqual([
       [conversationTag, 'New message from Kai Kumar', 'Open Parley to read it'],
     ]);
+    expect(push.errors).toEqual([]);
+  });
+
+  test('a call cancelled while the worker asks whether it still rings ends as "Missed call", with no ringing notification', async () => {
+    const url = journey.server.url;
+    const [mia, nils] = [await person('Mia Moreau', 'doctor'), await person('Nils Nagel', 'nurse')];
+    const { browser, sub } = await closedCallee(nils);
+    const caller = await signedInDevice(journey, 'mia', mia, nils);
+    const { ring, callId, tag } = await callClosed(caller, sub, 'audio');
+
+    // The worker's check, answered by the server while the call rings, and that answer held on
+    // its way back to the worker until the call's close push has reached the worker.
+    const check = `${url}/api/calls/${callId}/ringing`;
+    const answered = settable<{ status: number; ringing: unknown }>();
+    const release = settable<void>();
+    let checkFailed: string | undefined;
+    browser.context.on('requestfailed', (r) => {
+      if (r.url() === check) checkFailed = r.failure()?.errorText ?? 'failed';
+    });
+    await browser.context.route(check, async (route) => {
+      const res = await route.fetch();
+      answered.set({ status: res.status(), ringing: ((await res.json()) as { ringing?: unknown }).ringing });
+      await release.promise;
+      await route.fulfill({ response: res });
+    });
+    const mark = browser.mark();
+    await browser.send(url, ring);
+    const unheld = browser.handled(mark, 1, 'the ringing push').then(() => {
+      throw new Error(`the ringing push was handled without its check being held: the route did not see ${check}`);
+    });
+    expect(await Promise.race([answered.promise, unheld]), 'the server said it rings: the call had not ended yet').toEqual({ status: 200, ringing: true });
+    unheld.catch(() => undefined);
+    step('ringing check answered, held');
+
+    await callButtons(caller).hangUp.click();
+    const closed = await push.next(ofType(sub, 'call.closed', callId));
+    expect(closed.payload).toMatchObject({ missed: true });
+    // The worker gives up on its check after 4 s (RINGING_CHECK_MS) and then rings: past that, this is not the overlap under test.
+    if (checkFailed) throw new Error(`the worker's ringing check ended (${checkFailed}) before the close push was delivered`);
+    await browser.send(url, closed);
+    // One push event ends while the server's answer is still held: the close (handled on its own)
+    // or the ringing push (which learnt of the close).
+    await browser.handled(mark, 1, 'either push while the ringing check is held');
+    step(`close delivered; the worker's check: ${checkFailed ?? 'still waiting'}; released`);
+    release.set();
+
+    const { displayed } = await browser.handled(mark, 2, 'both pushes');
+    expect((await browser.notifications()).filter((n) => n.tag === tag).map((n) => [n.title, n.actions])).toEqual([['Missed call from Mia Moreau', []]]);
+    // Nothing rang for the ended call, not even for a moment.
+    expect(displayed).toEqual([{ tag, title: 'Missed call from Mia Moreau' }]);
+    await browser.context.unroute(check);
     expect(push.errors).toEqual([]);
   });
 

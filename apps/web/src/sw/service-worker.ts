@@ -5,6 +5,7 @@
 import '@parley/protocol/jitless';
 import { ANSWER_PARAM, PushPayload, pushTag } from '@parley/protocol/push-payload';
 import { messageNotification, missedNotification, ringingNotification, type NotificationData, type NotificationSpec } from '../features/push/notificationContent.ts';
+import { CallPushQueue, type CallTurn } from '../features/push/callPushQueue.ts';
 
 declare const self: ServiceWorkerGlobalScope;
 /** Every file of the build, as absolute paths; replaced at build time. */
@@ -69,9 +70,10 @@ async function closeTag(tag: string): Promise<void> {
 const RINGING_CHECK_MS = 4_000;
 
 /** Whether the call still rings for this person; unknown (offline, signed out, no answer in time) counts as yes. */
-async function stillRinging(callId: string): Promise<boolean> {
+async function stillRinging(callId: string, closed: AbortSignal): Promise<boolean> {
   try {
-    const res = await fetch(`/api/calls/${callId}/ringing`, { credentials: 'same-origin', cache: 'no-store', signal: AbortSignal.timeout(RINGING_CHECK_MS) });
+    const signal = AbortSignal.any([closed, AbortSignal.timeout(RINGING_CHECK_MS)]);
+    const res = await fetch(`/api/calls/${callId}/ringing`, { credentials: 'same-origin', cache: 'no-store', signal });
     if (!res.ok) return res.status !== 404;
     return ((await res.json()) as { ringing?: unknown }).ringing === true;
   } catch {
@@ -79,28 +81,43 @@ async function stillRinging(callId: string): Promise<boolean> {
   }
 }
 
+type Ringing = Extract<PushPayload, { type: 'call.ringing' }>;
+type Closed = Extract<PushPayload, { type: 'call.closed' }>;
+
+async function onRinging(p: Ringing, call: CallTurn): Promise<void> {
+  // The call's close push has come (before this one, or while it asked): that push decides what shows.
+  if (call.closed) return;
+  // A push that arrives after the call ended is a missed call, not a ringing one.
+  const ringing = Date.now() < p.expiresAt && (await stillRinging(p.callId, call.signal));
+  if (call.closed) return;
+  await show(ringing ? ringingNotification(p) : missedNotification(p));
+}
+
+async function onClosed(p: Closed): Promise<void> {
+  await closeTag(pushTag.call(p.callId));
+  if (p.missed) await show(missedNotification(p));
+}
+
+/** A call's pushes, one at a time in the order they came: see callPushQueue.ts. */
+const calls = new CallPushQueue();
+
 async function onPush(data: unknown): Promise<void> {
   const parsed = PushPayload.safeParse(data);
   if (!parsed.success) {
     // A push must show something; say little rather than nothing.
-    await self.registration.showNotification('Parley', { body: 'Something new in Parley', tag: 'parley' });
-    return;
+    return self.registration.showNotification('Parley', { body: 'Something new in Parley', tag: 'parley' });
   }
   const p = parsed.data;
   switch (p.type) {
-    case 'call.ringing': {
-      // A push that arrives after the call ended is a missed call, not a ringing one.
-      const ringing = Date.now() < p.expiresAt && (await stillRinging(p.callId));
-      await show(ringing ? ringingNotification(p) : missedNotification(p));
-      return;
-    }
+    case 'call.ringing':
+      await calls.add(p.callId, false, (call) => onRinging(p, call));
+      // One that found its call closed showed nothing: its event lasts until the close has shown
+      // what it shows, so the browser never sees this push end with nothing on screen for it.
+      return calls.idle(p.callId);
     case 'call.closed':
-      await closeTag(pushTag.call(p.callId));
-      if (p.missed) await show(missedNotification(p));
-      return;
+      return calls.add(p.callId, true, () => onClosed(p));
     case 'message.new':
-      await show(messageNotification(p));
-      return;
+      return show(messageNotification(p));
   }
 }
 
