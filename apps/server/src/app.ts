@@ -18,7 +18,8 @@ import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
 import { ChatStore } from './features/chat/chat-store.ts';
-import { Metrics } from './features/metrics/metrics.ts';
+import { noMetrics } from './features/metrics/metrics.ts';
+import { PrometheusMetrics } from './features/metrics/prometheus.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { pushRoutes } from './features/push/push-routes.ts';
 import { pushAgent } from './features/push/endpoints.ts';
@@ -126,7 +127,10 @@ export async function buildApp(
     // Loaded only with REDIS_URL (a single node does not keep it resident).
     ...(redis ? { adapter: (createRequire(import.meta.url)('@socket.io/redis-streams-adapter') as typeof RedisStreamsAdapter).createAdapter(redis.adapter), presence: new RedisPresenceStore(redis, app.log) } : {}),
   });
-  const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
+  // Counted only when something can read it: without METRICS_TOKEN, prom-client (with its
+  // @opentelemetry/api and the event-loop monitor and GC observer of its default metrics) never loads.
+  const prometheus = config.metricsToken ? new PrometheusMetrics({ socketsConnected: () => realtime.io.engine.clientsCount }) : undefined;
+  const metrics = prometheus ?? noMetrics;
   const vapid = await loadVapidKeys(db, config.push);
   app.log.info({ source: vapid.source }, 'web push: VAPID keys ready');
   const push = new PushService(new PushStore(db), realtime, vapid, app.log, {
@@ -169,7 +173,7 @@ export async function buildApp(
   await app.register(usersRoutes, { ctx });
   await app.register(chatRoutes, { ctx });
   await app.register(rtcRoutes, { ctx });
-  if (config.metricsToken) await app.register(metricsRoutes, { ctx, token: config.metricsToken });
+  if (prometheus && config.metricsToken) await app.register(metricsRoutes, { metrics: prometheus, token: config.metricsToken });
   registerChatSocket(ctx, app.log);
   registerPresenceSocket(realtime);
   // Several nodes: calls, their timers and caps live in Redis, so any node can carry on any call.
@@ -231,7 +235,7 @@ export async function buildApp(
     await push.settled();
     await redis?.close();
     await db.destroy();
-    metrics.close();
+    prometheus?.close();
   });
 
   return { app, ctx, calls, demoUsersCreated, push };
