@@ -44,6 +44,16 @@ import { restLimits } from './lib/rest-limits.ts';
 import { securityHeaders } from './lib/security-headers.ts';
 import { Realtime } from './realtime/realtime.ts';
 
+/**
+ * Parley validates with zod (lib/errors.ts `parse`), so no route has a JSON schema and fastify's
+ * ajv and fast-json-stringify compilers would never run; given these factories instead, fastify
+ * does not even load them (docs/decisions/019-metrics-and-compilers-only-when-used.md). A route given a
+ * validation or response schema fails at start-up with this message.
+ */
+const noJsonSchemas = (): never => {
+  throw new Error('Parley validates with zod: fastify routes take no validation or response schema');
+};
+
 /** Paths the web app's client-side routes never use. */
 const SERVER_PATHS = ['/api', '/socket.io', '/metrics', '/healthz'];
 
@@ -82,6 +92,7 @@ export async function buildApp(
     ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: opts.logger ?? createLogger({ level: config.logLevel, ips: config.logIps }, opts.logStream),
     bodyLimit: LIMITS.httpBodyMaxBytes,
+    schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } },
     // Only the listed proxies: Fastify then takes req.ip from the nearest untrusted X-Forwarded-For hop.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // The router's own refusals (a malformed URL, a path parameter over maxParamLength) get the same

@@ -81,6 +81,11 @@ describe('the compiled server (as npm start runs it)', () => {
     expect(loaded).not.toContain('@opentelemetry/api');
   });
 
+  it('does not load fastify\'s JSON-schema compilers (Parley validates with zod)', async () => {
+    const loaded = await loadedPackages(dir, {});
+    for (const p of ['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'ajv', 'ajv-formats']) expect(loaded).not.toContain(p);
+  });
+
   it('loads prom-client with METRICS_TOKEN and serves the figures', async () => {
     const token = 'compiled-metrics-token-0123';
     const loaded = await loadedPackages(dir, { METRICS_TOKEN: token }, async (url) => {
