@@ -47,8 +47,8 @@ import { Realtime } from './realtime/realtime.ts';
 /**
  * Parley validates with zod (lib/errors.ts `parse`), so no route has a JSON schema and fastify's
  * ajv and fast-json-stringify compilers would never run; given these factories instead, fastify
- * does not even load them (docs/decisions/019-metrics-and-compilers-only-when-used.md). A route given a
- * validation or response schema fails at start-up with this message.
+ * does not even load them (docs/decisions/019-metrics-and-schema-compilers-only-when-used.md).
+ * A route given a validation or response schema fails at start-up with this message.
  */
 const noJsonSchemas = (): never => {
   throw new Error('Parley validates with zod: fastify routes take no validation or response schema');

@@ -24,7 +24,7 @@ export interface Metrics extends CallMetrics {
 
 /**
  * Without METRICS_TOKEN there is no /metrics, so nothing could ever read a figure: nothing is
- * counted, and prom-client is never loaded (docs/decisions/019-metrics-only-when-scraped.md).
+ * counted, and prom-client is never loaded (docs/decisions/019-metrics-and-schema-compilers-only-when-used.md).
  */
 export const noMetrics: Metrics = {
   callOpened() {},
