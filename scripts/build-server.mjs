@@ -5,6 +5,8 @@
 // node_modules as usual (native modules, pino's transports and the like load as they always do).
 // The output sits as deep as apps/server/src, so paths resolved from import.meta.dirname (the
 // repository root, apps/web/dist) are the same. docs/decisions/010-compiled-server.md.
+// `node scripts/build-server.mjs [OUTFILE]`: another file instead (tests build a copy of their own
+// beside dist/main.js, as deep, so as not to race a benchmark building and starting that one).
 import { build } from 'esbuild';
 import path from 'node:path';
 
@@ -16,10 +18,11 @@ const root = path.resolve(import.meta.dirname, '..');
  * them, so there is still one copy of each.
  */
 const INLINED = /^(zod|kysely)(\/|$)/;
+const outfile = process.argv[2] ? path.resolve(process.argv[2]) : path.join(root, 'apps/server/dist/main.js');
 const started = Date.now();
 await build({
   entryPoints: [path.join(root, 'apps/server/src/main.ts')],
-  outfile: path.join(root, 'apps/server/dist/main.js'),
+  outfile,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -40,4 +43,4 @@ await build({
     },
   ],
 });
-console.log(`apps/server/dist/main.js built in ${Date.now() - started} ms`);
+console.log(`${path.relative(root, outfile)} built in ${Date.now() - started} ms`);

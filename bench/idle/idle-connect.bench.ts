@@ -37,6 +37,13 @@ export interface IdleOptions {
 }
 
 export const IDLE_SMOKE: IdleOptions = { sizes: [60], perProcess: 30, parallel: 10, capMs: 30_000, settleMs: 0, reducerCapMs: 0 };
+/**
+ * Parley's environment here beyond startParley's: as `npm start` runs it by default, without
+ * METRICS_TOKEN (nothing here reads /metrics, and without the token prom-client never loads:
+ * decision 019); every socket comes from 127.0.0.1, so the per-address connect budget a real
+ * deployment keeps is lifted.
+ */
+export const IDLE_PARLEY_ENV: Record<string, string | undefined> = { SOCKET_CONNECTS_PER_ADDRESS: '1000000', METRICS_TOKEN: undefined };
 export const IDLE_FULL: IdleOptions = { sizes: [19_500], perProcess: 5000, parallel: 50, capMs: 120_000, settleMs: 5_000, reducerCapMs: 110_000 };
 
 export interface IdleRun {
@@ -196,10 +203,8 @@ export async function runIdle(opts: IdleOptions, log: (line: string) => void = (
       } finally {
         await bare.stop();
       }
-      // Every socket comes from 127.0.0.1: lift the per-address connect budget a real deployment keeps.
-      const env = { SOCKET_CONNECTS_PER_ADDRESS: '1000000' };
       const parleyRun = async (source?: string) => {
-        const parley = await startParley({ dbFile: seeded.file, env, nodeArgs: TRACE_GC, ...(source ? { source } : {}) });
+        const parley = await startParley({ dbFile: seeded.file, env: IDLE_PARLEY_ENV, nodeArgs: TRACE_GC, ...(source ? { source } : {}) });
         try {
           return await measure('parley', parley, seeded.users.map((u) => ({ id: u.id, cookie: u.cookie })), opts);
         } finally {

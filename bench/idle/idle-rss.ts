@@ -4,11 +4,12 @@
 // varies by several MB from the next (glibc's arenas, docs/performance.md). Each `--env` (an empty
 // value unsets the variable) and `--before` (another checkout's server, built the same way) is a
 // variant, started in turn with this checkout's as `npm start` runs it (A B A B …), so all meet
-// the same machine.
+// the same machine. Parley runs as benchmark 3 runs it (IDLE_PARLEY_ENV: no METRICS_TOKEN unless a
+// variant sets one).
 import fs from 'node:fs';
 import { seedDatabase, startParley } from '../lib/parley.ts';
 import { rssBytes } from '../lib/proc.ts';
-import { IDLE_FULL, reducerRuns, settledRss, TRACE_GC } from './idle-connect.bench.ts';
+import { IDLE_FULL, IDLE_PARLEY_ENV, reducerRuns, settledRss, TRACE_GC } from './idle-connect.bench.ts';
 
 const args = process.argv.slice(2);
 const starts = Number(args[0]?.startsWith('--') ? 3 : (args[0] ?? 3));
@@ -29,7 +30,7 @@ const readings = new Map<string, Array<{ rss: number; startup: number; settled: 
 try {
   for (let s = 0; s < starts; s++) {
     for (const v of variants) {
-      const server = await startParley({ dbFile: seeded.file, env: v.env, nodeArgs: TRACE_GC, ...(v.source ? { source: v.source } : {}) });
+      const server = await startParley({ dbFile: seeded.file, env: { ...IDLE_PARLEY_ENV, ...v.env }, nodeArgs: TRACE_GC, ...(v.source ? { source: v.source } : {}) });
       try {
         const reducer = reducerRuns(server);
         const startup = rssBytes(server.pid);
@@ -38,8 +39,10 @@ try {
         // Anonymous (heap, malloc) against file-backed (the node binary's pages) resident memory.
         const status = fs.readFileSync(`/proc/${server.pid}/status`, 'utf8');
         const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1000;
+        // glibc's main arena is the `[heap]` mapping; the other anonymous memory is V8's heap pages and the threads' arena.
+        const mainArena = Number(/\[heap\]\n(?:[^\n]*\n)*?Rss:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${server.pid}/smaps`, 'utf8'))?.[1] ?? Number.NaN) / 1000;
         console.log(
-          `start ${s + 1} ${v.name}: ${(r.rss / 1e6).toFixed(1)} MB settled (${(startup / 1e6).toFixed(1)} at start-up; now anonymous ${kb('RssAnon').toFixed(1)}, file ${kb('RssFile').toFixed(1)}), reducer ${r.settled ? 'ran' : 'did not run'}`,
+          `start ${s + 1} ${v.name}: ${(r.rss / 1e6).toFixed(1)} MB settled (${(startup / 1e6).toFixed(1)} at start-up; now anonymous ${kb('RssAnon').toFixed(1)} of which malloc's main arena ${mainArena.toFixed(1)}, file ${kb('RssFile').toFixed(1)}), reducer ${r.settled ? 'ran' : 'did not run'}`,
         );
       } finally {
         await server.stop();

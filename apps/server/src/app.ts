@@ -18,7 +18,8 @@ import { SessionsStore } from './features/auth/sessions-store.ts';
 import { chatRoutes } from './features/chat/chat-routes.ts';
 import { registerChatSocket } from './features/chat/chat-socket.ts';
 import { ChatStore } from './features/chat/chat-store.ts';
-import { Metrics } from './features/metrics/metrics.ts';
+import { noMetrics } from './features/metrics/metrics.ts';
+import { PrometheusMetrics } from './features/metrics/prometheus.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { pushRoutes } from './features/push/push-routes.ts';
 import { pushAgent } from './features/push/endpoints.ts';
@@ -42,6 +43,16 @@ import { registerPresenceSocket } from './realtime/presence-socket.ts';
 import { restLimits } from './lib/rest-limits.ts';
 import { securityHeaders } from './lib/security-headers.ts';
 import { Realtime } from './realtime/realtime.ts';
+
+/**
+ * Parley validates with zod (lib/errors.ts `parse`), so no route has a JSON schema and fastify's
+ * ajv and fast-json-stringify compilers would never run; given these factories instead, fastify
+ * does not even load them (docs/decisions/019-metrics-and-schema-compilers-only-when-used.md).
+ * A route given a validation or response schema fails at start-up with this message.
+ */
+const noJsonSchemas = (): never => {
+  throw new Error('Parley validates with zod: fastify routes take no validation or response schema');
+};
 
 /** Paths the web app's client-side routes never use. */
 const SERVER_PATHS = ['/api', '/socket.io', '/metrics', '/healthz'];
@@ -81,6 +92,7 @@ export async function buildApp(
     ...(opts.https ? { https: opts.https } : {}),
     loggerInstance: opts.logger ?? createLogger({ level: config.logLevel, ips: config.logIps }, opts.logStream),
     bodyLimit: LIMITS.httpBodyMaxBytes,
+    schemaController: { compilersFactory: { buildValidator: noJsonSchemas, buildSerializer: noJsonSchemas } },
     // Only the listed proxies: Fastify then takes req.ip from the nearest untrusted X-Forwarded-For hop.
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // The router's own refusals (a malformed URL, a path parameter over maxParamLength) get the same
@@ -126,7 +138,10 @@ export async function buildApp(
     // Loaded only with REDIS_URL (a single node does not keep it resident).
     ...(redis ? { adapter: (createRequire(import.meta.url)('@socket.io/redis-streams-adapter') as typeof RedisStreamsAdapter).createAdapter(redis.adapter), presence: new RedisPresenceStore(redis, app.log) } : {}),
   });
-  const metrics = new Metrics({ socketsConnected: () => realtime.io.engine.clientsCount });
+  // Counted only when something can read it: without METRICS_TOKEN, prom-client (with its
+  // @opentelemetry/api and the event-loop monitor and GC observer of its default metrics) never loads.
+  const prometheus = config.metricsToken ? new PrometheusMetrics({ socketsConnected: () => realtime.io.engine.clientsCount }) : undefined;
+  const metrics = prometheus ?? noMetrics;
   const vapid = await loadVapidKeys(db, config.push);
   app.log.info({ source: vapid.source }, 'web push: VAPID keys ready');
   const push = new PushService(new PushStore(db), realtime, vapid, app.log, {
@@ -169,7 +184,7 @@ export async function buildApp(
   await app.register(usersRoutes, { ctx });
   await app.register(chatRoutes, { ctx });
   await app.register(rtcRoutes, { ctx });
-  if (config.metricsToken) await app.register(metricsRoutes, { ctx, token: config.metricsToken });
+  if (prometheus && config.metricsToken) await app.register(metricsRoutes, { metrics: prometheus, token: config.metricsToken });
   registerChatSocket(ctx, app.log);
   registerPresenceSocket(realtime);
   // Several nodes: calls, their timers and caps live in Redis, so any node can carry on any call.
@@ -231,7 +246,7 @@ export async function buildApp(
     await push.settled();
     await redis?.close();
     await db.destroy();
-    metrics.close();
+    prometheus?.close();
   });
 
   return { app, ctx, calls, demoUsersCreated, push };

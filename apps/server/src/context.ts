@@ -17,7 +17,7 @@ export interface AppContext {
   sessions: SessionsStore;
   chat: ChatStore;
   realtime: Realtime;
-  /** This node's Prometheus figures (always counted; served at /metrics when METRICS_TOKEN is set). */
+  /** This node's figures: counted in Prometheus and served at /metrics with METRICS_TOKEN set; without it, `noMetrics` counts nothing. */
   metrics: Metrics;
   /** Builds every rate limit: memory for one node, Redis for several (lib/limiter.ts). */
   limiters: LimiterFactory;

@@ -3,6 +3,9 @@ import type { Message, ServerToClientEvents } from '@parley/protocol';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nextEvent, startTestServer, type TestServer, type TestSocket } from '../../testing/harness.ts';
 
+/** The metrics count only with METRICS_TOKEN set (noMetrics otherwise): one test reads the ended calls. */
+const METRICS_TOKEN = 'call-manager-metrics-token-0123';
+
 /** Records every event a socket receives, for "nothing else arrived" assertions. */
 function recorder(socket: TestSocket) {
   const events: { event: string; payload: any }[] = [];
@@ -47,10 +50,13 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
     for (const d of ds) expect(await d.emit('call.ringing', { callId: randomUUID() })).toMatchObject({ ok: false, error: { code: 'not_found' } });
   };
   const advance = (ms: number) => s.clock!.advance(ms);
-  const hungUpCount = async () => (await s.ctx.metrics.registry.getSingleMetric('parley_calls_ended_total')!.get()).values.find((v) => v.labels.reason === 'user_hangup')?.value ?? 0;
+  const hungUpCount = async () => {
+    const text = (await s.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).body as string;
+    return Number(/^parley_calls_ended_total\{reason="user_hangup"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
 
   beforeAll(async () => {
-    s = await startTestServer({ fakeClock: true, env: { CALL_RING_TIMEOUT_S: '1', CALL_RECONNECT_GRACE_S: '0.6' } });
+    s = await startTestServer({ fakeClock: true, env: { CALL_RING_TIMEOUT_S: '1', CALL_RECONNECT_GRACE_S: '0.6', METRICS_TOKEN } });
     for (const [who, email] of [['alex', 'admin@example.com'], ['dana', 'doctor@example.com'], ['noor', 'nurse@example.com']] as const) {
       cookies[who] = await s.login(email);
       ids[who] = (await s.request('GET', '/api/me', { cookie: cookies[who] })).body.user.id;

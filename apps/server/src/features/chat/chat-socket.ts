@@ -12,7 +12,7 @@ export function registerChatSocket(ctx: AppContext, log: FastifyBaseLogger): voi
     // out again: the node that stored the first copy may have died before it did.
     ctx.realtime.toUsers(userId, peer.id).except(socket.id).emit('message.new', { message });
     if (created) {
-      ctx.metrics.messages.inc();
+      ctx.metrics.messageStored();
       ctx.push.newMessage({ conversationId: message.conversationId, toUserId: peer.id, fromName: name, body: message.body });
       log.info({ conversationId: message.conversationId, seq: message.seq, from: userId, to: peer.id }, 'message stored');
     }

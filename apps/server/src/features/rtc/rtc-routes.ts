@@ -13,7 +13,7 @@ export const rtcRoutes: FastifyPluginAsync<{ ctx: AppContext }> = async (app, { 
     const config = managed
       ? rtcConfigFor({ ...ctx.config.ice, turnSecret: managed.secret }, userId, Date.now(), managed.urlsFor(req.hostname))
       : rtcConfigFor(ctx.config.ice, userId);
-    if (config.iceServers.some((s) => s.credential !== undefined)) ctx.metrics.turnCredentials.inc();
+    if (config.iceServers.some((s) => s.credential !== undefined)) ctx.metrics.turnCredentialsIssued();
     return config;
   });
 };
