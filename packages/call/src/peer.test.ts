@@ -93,6 +93,47 @@ describe('PeerTransport: offer side', () => {
     expect(t.failures).toEqual([]);
   });
 
+  it('offer() makes the first offer without waiting for negotiationneeded, and the event that follows adds none', async () => {
+    const t = setup(false);
+    // In a page the event is a task of its own, behind whatever the page does next: here it is held.
+    const negotiationNeeded = t.pc.onnegotiationneeded;
+    t.pc.onnegotiationneeded = null;
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    t.transport.offer();
+    await settle();
+    expect(t.descriptions.map((d) => d.type)).toEqual(['offer']);
+    expect(t.descriptions[0]?.sdp).toContain(`a=fake-track:audio ${track.id}`);
+
+    negotiationNeeded?.({});
+    await settle();
+    expect(t.pc.callsOf('setLocalDescription')).toHaveLength(1);
+    expect(t.descriptions).toHaveLength(1);
+    expect(t.failures).toEqual([]);
+  });
+
+  it('a negotiationneeded that fires while offer() is under way makes no second offer', async () => {
+    const t = setup(false);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    t.transport.offer();
+    // The fake fires negotiationneeded as soon as its chain allows, i.e. while the offer is being made.
+    t.pc.onnegotiationneeded?.({});
+    await settle();
+    expect(t.pc.callsOf('setLocalDescription')).toHaveLength(1);
+    expect(t.descriptions.map((d) => d.type)).toEqual(['offer']);
+  });
+
+  it('offer() does nothing on a side that holds its tracks for the remote offer', async () => {
+    const t = setup(true, true);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    t.transport.offer();
+    await settle();
+    expect(t.pc.callsOf('setLocalDescription')).toHaveLength(0);
+    expect(t.descriptions).toEqual([]);
+  });
+
   it('restartIce() leads to a new offer with new ICE credentials', async () => {
     const t = setup(false);
     const track = new FakeTrack('audio');

@@ -81,6 +81,8 @@ export class PeerTransport<
   /** Serialises remote descriptions, so each collision check sees the state its predecessor left. */
   #remoteChain: Promise<void> = Promise.resolve();
   #makingOffer = false;
+  /** A #negotiate() is under way (from offer() or negotiationneeded); a second one would offer twice. */
+  #negotiating = false;
   #ignoreOffer = false;
   #held: HeldTrack<Track, Stream>[] | null;
   #link: LinkState = 'new';
@@ -214,6 +216,19 @@ export class PeerTransport<
     }
   }
 
+  /**
+   * Makes the offer now instead of on the `negotiationneeded` that addTrack() queues. That event is
+   * a task of its own: in a page it waits behind whatever the page does next (the call view's render
+   * of the answered call), and the offer is what the peer waits for. The event, when it comes, finds
+   * the offer made (or being made) and is left, as any negotiationneeded outside a stable state is.
+   * Does nothing on a side that holds its tracks until the first remote offer.
+   */
+  offer(): void {
+    this.#assertOpen('offer');
+    if (this.#held) return;
+    void this.#negotiate();
+  }
+
   /** Gathers new ICE credentials; the offer that carries them follows through negotiationneeded. */
   restartIce(): void {
     this.#assertOpen('restartIce');
@@ -315,16 +330,20 @@ export class PeerTransport<
       this.#log.debug('negotiationneeded before the first remote offer: ignored');
       return;
     }
-    // An answer still in the making must reach the wire before our next offer. Browsers never fire
-    // negotiationneeded mid-answer; werift does, and an offer that overtakes its answer gets
-    // ignored by the impolite side and leaves this side stuck in have-local-offer.
-    await this.#remoteChain;
-    if (this.#closed) return;
-    if (this.#pc.signalingState !== 'stable') {
-      this.#log.debug(`negotiationneeded in ${this.#pc.signalingState}: left for the next stable state`);
-      return;
-    }
+    // The offer under way takes every change made before its setLocalDescription(); one made after
+    // it fires negotiationneeded again at the next stable state (browsers; the werift wrapper).
+    if (this.#negotiating) return;
+    this.#negotiating = true;
     try {
+      // An answer still in the making must reach the wire before our next offer. Browsers never fire
+      // negotiationneeded mid-answer; werift does, and an offer that overtakes its answer gets
+      // ignored by the impolite side and leaves this side stuck in have-local-offer.
+      await this.#remoteChain;
+      if (this.#closed) return;
+      if (this.#pc.signalingState !== 'stable') {
+        this.#log.debug(`negotiationneeded in ${this.#pc.signalingState}: left for the next stable state`);
+        return;
+      }
       this.#makingOffer = true;
       await this.#pc.setLocalDescription();
       const local = this.#pc.localDescription;
@@ -336,6 +355,7 @@ export class PeerTransport<
       if (!this.#closed) this.#fail('could not create or set the local offer', error);
     } finally {
       this.#makingOffer = false;
+      this.#negotiating = false;
     }
   }
 
