@@ -170,6 +170,24 @@ describe('PeerTransport: answer side', () => {
     expect(t.pc.remoteTracks.size).toBe(1);
   });
 
+  it('starts the answer before it adds the queued candidates, so they do not hold it back', async () => {
+    const t = setup(true, true);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    await t.transport.addRemoteCandidate(candidate(1));
+    await t.transport.addRemoteCandidate(candidate(2));
+    const { sdp } = await remoteOffer();
+    await t.transport.handleDescription({ type: 'offer', sdp });
+    const order = t.pc.calls.map((c) => c.method);
+    expect(order.indexOf('setRemoteDescription')).toBeLessThan(order.indexOf('setLocalDescription'));
+    expect(order.indexOf('setLocalDescription')).toBeLessThan(order.indexOf('addIceCandidate'));
+    // Queued, then applied: both candidates reached the connection, after its remote description.
+    expect(t.pc.addedCandidates).toEqual([candidate(1), candidate(2)]);
+    expect(t.logger.messages('info')).toContain('Flushing 2 queued ICE candidates');
+    expect(t.descriptions.map((d) => d.type)).toEqual(['answer']);
+    expect(t.failures).toEqual([]);
+  });
+
   it('queues candidates that arrive while the offer is still being applied', async () => {
     const t = setup(true, true);
     const { sdp } = await remoteOffer();

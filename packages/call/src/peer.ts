@@ -363,9 +363,13 @@ export class PeerTransport<
     const applied = await this.#setRemote(description);
     this.#remotePending--;
     if (this.#closed) return;
+    // The answer is started before the queued candidates are added: it is what the peer waits for,
+    // and each addIceCandidate() ahead of it in the operations chain would hold it back by a hop
+    // through this page's main thread (the candidates behind it cost the answer nothing).
+    const answering = applied && description.type === 'offer' ? this.#answer() : undefined;
     // Also after an ignored or failed description: candidates queued behind it wait for nothing else.
     await this.#flushCandidates();
-    if (applied && description.type === 'offer') await this.#answer();
+    await answering;
   }
 
   /** The collision check and setRemoteDescription. True when the description was applied. */
