@@ -363,12 +363,14 @@ export class PeerTransport<
     const applied = await this.#setRemote(description);
     this.#remotePending--;
     if (this.#closed) return;
-    // The answer is started before the queued candidates are added: it is what the peer waits for,
-    // and each addIceCandidate() ahead of it in the operations chain would hold it back by a hop
-    // through this page's main thread (the candidates behind it cost the answer nothing).
-    const answering = applied && description.type === 'offer' ? this.#answer() : undefined;
     // Also after an ignored or failed description: candidates queued behind it wait for nothing else.
-    await this.#flushCandidates();
+    // They go into the operations chain first, so ICE has them the moment the answer is set, but the
+    // answer does not wait for them to resolve: each resolution is a turn of this page's main
+    // thread, which is busy right then (the remote tracks just arrived), and the answer is what the
+    // peer waits for.
+    const flushing = this.#flushCandidates();
+    const answering = applied && description.type === 'offer' ? this.#answer() : undefined;
+    await flushing;
     await answering;
   }
 
