@@ -194,6 +194,18 @@ describe('PeerTransport: answer side', () => {
     expect(t.failures).toEqual([]);
   });
 
+  it('tells of the remote tracks of an offer once its answer is out, not ahead of it', async () => {
+    const t = setup(true, true);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    const seen: { kind: string; answers: number }[] = [];
+    t.transport.on('track', (remote) => seen.push({ kind: remote.kind, answers: t.descriptions.length }));
+    const { sdp } = await remoteOffer();
+    await t.transport.handleDescription({ type: 'offer', sdp });
+    expect(seen).toEqual([{ kind: 'audio', answers: 1 }]);
+    expect(t.descriptions.map((d) => d.type)).toEqual(['answer']);
+  });
+
   it('queues candidates that arrive while the offer is still being applied', async () => {
     const t = setup(true, true);
     const { sdp } = await remoteOffer();

@@ -85,6 +85,14 @@ export class PeerTransport<
   #negotiating = false;
   #ignoreOffer = false;
   #held: HeldTrack<Track, Stream>[] | null;
+  /**
+   * Remote tracks that arrived while a remote description was being applied (browsers and werift
+   * fire ontrack inside setRemoteDescription), emitted once the answer to it has been sent: what
+   * the app does with a new track (a video element, a render and its paint) then follows the
+   * answer instead of holding it back on the page's main thread. No media flows on them before
+   * the peer has that answer anyway. Null while no description is being applied.
+   */
+  #arrivingTracks: { track: Track; streams: readonly Stream[] }[] | null = null;
   #link: LinkState = 'new';
   #closed = false;
 
@@ -103,7 +111,7 @@ export class PeerTransport<
     }
     const pc = this.#pc;
     pc.onicecandidate = (event) => this.#onLocalCandidate(event.candidate);
-    pc.ontrack = (event) => this.safeEmit('track', event.track, event.streams);
+    pc.ontrack = (event) => this.#onRemoteTrack(event.track, event.streams);
     pc.onnegotiationneeded = () => void this.#negotiate();
     pc.oniceconnectionstatechange = () => this.#updateLink();
     pc.onconnectionstatechange = () => this.#updateLink();
@@ -360,18 +368,32 @@ export class PeerTransport<
   }
 
   async #applyRemote(description: RemoteDescription): Promise<void> {
+    this.#arrivingTracks = [];
     const applied = await this.#setRemote(description);
     this.#remotePending--;
     if (this.#closed) return;
     // Also after an ignored or failed description: candidates queued behind it wait for nothing else.
     // They go into the operations chain first, so ICE has them the moment the answer is set, but the
     // answer does not wait for them to resolve: each resolution is a turn of this page's main
-    // thread, which is busy right then (the remote tracks just arrived), and the answer is what the
-    // peer waits for.
+    // thread, busy right then with what the app does for the new tracks, and the answer is what
+    // the peer waits for.
     const flushing = this.#flushCandidates();
-    const answering = applied && description.type === 'offer' ? this.#answer() : undefined;
+    if (applied && description.type === 'offer') await this.#answer();
+    this.#releaseArrivingTracks();
     await flushing;
-    await answering;
+  }
+
+  #onRemoteTrack(track: Track, streams: readonly Stream[]): void {
+    if (this.#closed) return;
+    if (this.#arrivingTracks) this.#arrivingTracks.push({ track, streams });
+    else this.safeEmit('track', track, streams);
+  }
+
+  #releaseArrivingTracks(): void {
+    const arrived = this.#arrivingTracks ?? [];
+    this.#arrivingTracks = null;
+    if (this.#closed) return;
+    for (const { track, streams } of arrived) this.safeEmit('track', track, streams);
   }
 
   /** The collision check and setRemoteDescription. True when the description was applied. */
