@@ -10,14 +10,8 @@ export interface CallMonitorOptions<Track extends TrackLike, Stream extends Stre
   session: () => CallSession<Track, Stream> | null;
   clock: Clock;
   logger: () => Logger;
-  /** getStats() every this many ms from the first reading to the end. */
+  /** getStats() every this many ms from the first `connected` to the end. */
   intervalMs: number;
-  /**
-   * The first reading this many ms after the first `connected` (default FIRST_READING_MS), not at
-   * once: right at `connected` the first frames are being encoded, sent and decoded on the same
-   * cores, and a reading then finds no RTP to measure yet.
-   */
-  firstReadingMs?: number;
   /** The quality summary for the history entry at most this often (and once at once). */
   reportMs: number;
   watchdog?: Partial<WatchdogOptions>;
@@ -25,12 +19,8 @@ export interface CallMonitorOptions<Track extends TrackLike, Stream extends Stre
   onChange: () => void;
 }
 
-/** From the first `connected` to the first getStats() reading (and the first quality summary). */
-export const FIRST_READING_MS = 500;
-
 /**
- * Measures one call: reads getStats() every intervalMs once it is connected (the first reading
- * firstReadingMs after connecting), keeps the quality
+ * Measures one call: reads getStats() every intervalMs once it is connected, keeps the quality
  * (QualityMeter), runs the media watchdog (an ICE restart when inbound RTP stalls on an up
  * transport, then the one-way condition) and reports the summary to the server for the history.
  */
@@ -63,7 +53,7 @@ export class CallMonitor<Track extends TrackLike, Stream extends StreamLike<Trac
   start(): void {
     if (this.#running || this.#stopped) return;
     this.#running = true;
-    this.#timer = this.#o.clock.setTimeout(() => void this.#tick(), this.#o.firstReadingMs ?? FIRST_READING_MS);
+    void this.#tick();
   }
 
   stop(): void {
