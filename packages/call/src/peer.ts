@@ -375,8 +375,8 @@ export class PeerTransport<
     // Also after an ignored or failed description: candidates queued behind it wait for nothing else.
     // They go into the operations chain first, so ICE has them the moment the answer is set, but the
     // answer does not wait for them to resolve: each resolution is a turn of this page's main
-    // thread, busy right then with what the app does for the new tracks, and the answer is what
-    // the peer waits for.
+    // thread, busy right then (the call view just appeared, more candidates arrive), and the answer
+    // is what the peer waits for.
     const flushing = this.#flushCandidates();
     if (applied && description.type === 'offer') await this.#answer();
     this.#releaseArrivingTracks();
