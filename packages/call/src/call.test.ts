@@ -182,6 +182,18 @@ describe('CallSession: caller', () => {
     expect(c.invalid).toEqual([]);
   });
 
+  it('makes its offer on accept without waiting for the negotiationneeded event', async () => {
+    const c = outgoingCall('video');
+    c.session.handleSignal(incoming('call.accept', c.from()));
+    // In a page that event is a task of its own, behind the app's render of the answered call;
+    // the offer must not wait for it (here it never comes).
+    c.pc().onnegotiationneeded = null;
+    await settle();
+    expect(c.sent('call.offer')).toHaveLength(1);
+    expect(c.pc().callsOf('setLocalDescription')).toHaveLength(1);
+    expect(c.pc().signalingState).toBe('have-local-offer');
+  });
+
   it('generates a UUID call id when none is given', () => {
     const p = party('alice-laptop');
     p.session.start({ toUserId: BOB, kind: 'audio', localStream: fakeMedia('audio') });

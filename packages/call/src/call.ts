@@ -418,6 +418,8 @@ export class CallSession<
       }),
     );
     for (const { track, streams } of this.#local) path.addTrack(track, ...streams);
+    // The caller's first offer is made in this step, not on the negotiationneeded task behind it.
+    if (!polite) path.offer();
     return true;
   }
 

@@ -147,6 +147,10 @@ export class MediaPath<Track extends TrackLike, Stream extends StreamLike<Track>
   getStats(): Promise<StatsReportLike | null> {
     return this.#transport.getStats();
   }
+  /** The first offer, now (PeerTransport.offer()). */
+  offer(): void {
+    this.#transport.offer();
+  }
 
   applyDescription(description: RemoteDescription): void {
     void this.#transport.handleDescription(description).catch((error: unknown) => {

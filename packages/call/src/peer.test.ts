@@ -93,6 +93,47 @@ describe('PeerTransport: offer side', () => {
     expect(t.failures).toEqual([]);
   });
 
+  it('offer() makes the first offer without waiting for negotiationneeded, and the event that follows adds none', async () => {
+    const t = setup(false);
+    // In a page the event is a task of its own, behind whatever the page does next: here it is held.
+    const negotiationNeeded = t.pc.onnegotiationneeded;
+    t.pc.onnegotiationneeded = null;
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    t.transport.offer();
+    await settle();
+    expect(t.descriptions.map((d) => d.type)).toEqual(['offer']);
+    expect(t.descriptions[0]?.sdp).toContain(`a=fake-track:audio ${track.id}`);
+
+    negotiationNeeded?.({});
+    await settle();
+    expect(t.pc.callsOf('setLocalDescription')).toHaveLength(1);
+    expect(t.descriptions).toHaveLength(1);
+    expect(t.failures).toEqual([]);
+  });
+
+  it('a negotiationneeded that fires while offer() is under way makes no second offer', async () => {
+    const t = setup(false);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    t.transport.offer();
+    // The fake fires negotiationneeded as soon as its chain allows, i.e. while the offer is being made.
+    t.pc.onnegotiationneeded?.({});
+    await settle();
+    expect(t.pc.callsOf('setLocalDescription')).toHaveLength(1);
+    expect(t.descriptions.map((d) => d.type)).toEqual(['offer']);
+  });
+
+  it('offer() does nothing on a side that holds its tracks for the remote offer', async () => {
+    const t = setup(true, true);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    t.transport.offer();
+    await settle();
+    expect(t.pc.callsOf('setLocalDescription')).toHaveLength(0);
+    expect(t.descriptions).toEqual([]);
+  });
+
   it('restartIce() leads to a new offer with new ICE credentials', async () => {
     const t = setup(false);
     const track = new FakeTrack('audio');
@@ -127,6 +168,42 @@ describe('PeerTransport: answer side', () => {
     expect(t.descriptions.map((d) => d.type)).toEqual(['answer']);
     expect(t.pc.signalingState).toBe('stable');
     expect(t.pc.remoteTracks.size).toBe(1);
+  });
+
+  it('sets the answer without waiting for the queued candidates to be added, and right behind them', async () => {
+    const t = setup(true, true);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    await t.transport.addRemoteCandidate(candidate(1));
+    await t.transport.addRemoteCandidate(candidate(2));
+    const { sdp } = await remoteOffer();
+    // The first queued candidate takes its time (a busy page resolves it late).
+    const release = t.pc.holdAfter('addIceCandidate');
+    const applying = t.transport.handleDescription({ type: 'offer', sdp });
+    await settle();
+    expect(t.pc.callsOf('setLocalDescription')).toHaveLength(1);
+    const order = t.pc.calls.map((c) => c.method).filter((m) => m !== 'addTrack');
+    expect(order).toEqual(['setRemoteDescription', 'addIceCandidate', 'addIceCandidate', 'setLocalDescription']);
+
+    release();
+    await applying;
+    // Queued, then applied: both candidates reached the connection, after its remote description.
+    expect(t.pc.addedCandidates).toEqual([candidate(1), candidate(2)]);
+    expect(t.logger.messages('info')).toContain('Flushing 2 queued ICE candidates');
+    expect(t.descriptions.map((d) => d.type)).toEqual(['answer']);
+    expect(t.failures).toEqual([]);
+  });
+
+  it('tells of the remote tracks of an offer once its answer is out, not ahead of it', async () => {
+    const t = setup(true, true);
+    const track = new FakeTrack('audio');
+    t.transport.addTrack(track, new FakeStream([track]));
+    const seen: { kind: string; answers: number }[] = [];
+    t.transport.on('track', (remote) => seen.push({ kind: remote.kind, answers: t.descriptions.length }));
+    const { sdp } = await remoteOffer();
+    await t.transport.handleDescription({ type: 'offer', sdp });
+    expect(seen).toEqual([{ kind: 'audio', answers: 1 }]);
+    expect(t.descriptions.map((d) => d.type)).toEqual(['answer']);
   });
 
   it('queues candidates that arrive while the offer is still being applied', async () => {

@@ -81,8 +81,18 @@ export class PeerTransport<
   /** Serialises remote descriptions, so each collision check sees the state its predecessor left. */
   #remoteChain: Promise<void> = Promise.resolve();
   #makingOffer = false;
+  /** A #negotiate() is under way (from offer() or negotiationneeded); a second one would offer twice. */
+  #negotiating = false;
   #ignoreOffer = false;
   #held: HeldTrack<Track, Stream>[] | null;
+  /**
+   * Remote tracks that arrived while a remote description was being applied (browsers and werift
+   * fire ontrack inside setRemoteDescription), emitted once the answer to it has been sent: what
+   * the app does with a new track (a video element, a render and its paint) then follows the
+   * answer instead of holding it back on the page's main thread. No media flows on them before
+   * the peer has that answer anyway. Null while no description is being applied.
+   */
+  #arrivingTracks: { track: Track; streams: readonly Stream[] }[] | null = null;
   #link: LinkState = 'new';
   #closed = false;
 
@@ -101,7 +111,7 @@ export class PeerTransport<
     }
     const pc = this.#pc;
     pc.onicecandidate = (event) => this.#onLocalCandidate(event.candidate);
-    pc.ontrack = (event) => this.safeEmit('track', event.track, event.streams);
+    pc.ontrack = (event) => this.#onRemoteTrack(event.track, event.streams);
     pc.onnegotiationneeded = () => void this.#negotiate();
     pc.oniceconnectionstatechange = () => this.#updateLink();
     pc.onconnectionstatechange = () => this.#updateLink();
@@ -214,6 +224,19 @@ export class PeerTransport<
     }
   }
 
+  /**
+   * Makes the offer now instead of on the `negotiationneeded` that addTrack() queues. That event is
+   * a task of its own: in a page it waits behind whatever the page does next (the call view's render
+   * of the answered call), and the offer is what the peer waits for. The event, when it comes, finds
+   * the offer made (or being made) and is left, as any negotiationneeded outside a stable state is.
+   * Does nothing on a side that holds its tracks until the first remote offer.
+   */
+  offer(): void {
+    this.#assertOpen('offer');
+    if (this.#held) return;
+    void this.#negotiate();
+  }
+
   /** Gathers new ICE credentials; the offer that carries them follows through negotiationneeded. */
   restartIce(): void {
     this.#assertOpen('restartIce');
@@ -315,16 +338,20 @@ export class PeerTransport<
       this.#log.debug('negotiationneeded before the first remote offer: ignored');
       return;
     }
-    // An answer still in the making must reach the wire before our next offer. Browsers never fire
-    // negotiationneeded mid-answer; werift does, and an offer that overtakes its answer gets
-    // ignored by the impolite side and leaves this side stuck in have-local-offer.
-    await this.#remoteChain;
-    if (this.#closed) return;
-    if (this.#pc.signalingState !== 'stable') {
-      this.#log.debug(`negotiationneeded in ${this.#pc.signalingState}: left for the next stable state`);
-      return;
-    }
+    // The offer under way takes every change made before its setLocalDescription(); one made after
+    // it fires negotiationneeded again at the next stable state (browsers; the werift wrapper).
+    if (this.#negotiating) return;
+    this.#negotiating = true;
     try {
+      // An answer still in the making must reach the wire before our next offer. Browsers never fire
+      // negotiationneeded mid-answer; werift does, and an offer that overtakes its answer gets
+      // ignored by the impolite side and leaves this side stuck in have-local-offer.
+      await this.#remoteChain;
+      if (this.#closed) return;
+      if (this.#pc.signalingState !== 'stable') {
+        this.#log.debug(`negotiationneeded in ${this.#pc.signalingState}: left for the next stable state`);
+        return;
+      }
       this.#makingOffer = true;
       await this.#pc.setLocalDescription();
       const local = this.#pc.localDescription;
@@ -336,16 +363,37 @@ export class PeerTransport<
       if (!this.#closed) this.#fail('could not create or set the local offer', error);
     } finally {
       this.#makingOffer = false;
+      this.#negotiating = false;
     }
   }
 
   async #applyRemote(description: RemoteDescription): Promise<void> {
+    this.#arrivingTracks = [];
     const applied = await this.#setRemote(description);
     this.#remotePending--;
     if (this.#closed) return;
     // Also after an ignored or failed description: candidates queued behind it wait for nothing else.
-    await this.#flushCandidates();
+    // They go into the operations chain first, so ICE has them the moment the answer is set, but the
+    // answer does not wait for them to resolve: each resolution is a turn of this page's main
+    // thread, busy right then (the call view just appeared, more candidates arrive), and the answer
+    // is what the peer waits for.
+    const flushing = this.#flushCandidates();
     if (applied && description.type === 'offer') await this.#answer();
+    this.#releaseArrivingTracks();
+    await flushing;
+  }
+
+  #onRemoteTrack(track: Track, streams: readonly Stream[]): void {
+    if (this.#closed) return;
+    if (this.#arrivingTracks) this.#arrivingTracks.push({ track, streams });
+    else this.safeEmit('track', track, streams);
+  }
+
+  #releaseArrivingTracks(): void {
+    const arrived = this.#arrivingTracks ?? [];
+    this.#arrivingTracks = null;
+    if (this.#closed) return;
+    for (const { track, streams } of arrived) this.safeEmit('track', track, streams);
   }
 
   /** The collision check and setRemoteDescription. True when the description was applied. */
