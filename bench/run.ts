@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`;
 // `-- --timeline` also prints the set-up benchmark's per-step timeline, `-- --preconnected` adds the
-// pre-connected bare call to it (bench/setup/bare-preconnected.html); `-- --only idle,chat,signalling
+// pre-connected bare call to it (bench/setup/bare.html?preconnected=1); `-- --only idle,chat,signalling
 // --before DIR` also measures another checkout's server in the same run),
 // results in bench/results/<name>.json and the table in docs/performance.md.
 // Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.

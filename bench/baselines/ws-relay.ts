@@ -1,7 +1,7 @@
 // A minimal websocket relay for the bare two-page browser call (bench/setup): each page connects
 // with ?id=NAME, and a message {to, ...} is forwarded to that page as is. GET / serves the bare
-// app itself (bench/setup/bare.html), and GET /preconnected its pre-connected variant
-// (bench/setup/bare-preconnected.html), so both pages of a call share one origin on loopback.
+// app itself (bench/setup/bare.html, also as its pre-connected variant with ?preconnected=1), so
+// both pages of a call share one origin on loopback.
 // Run: node --import tsx bench/baselines/ws-relay.ts PORT
 import fs from 'node:fs';
 import http from 'node:http';
@@ -9,14 +9,10 @@ import path from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 const port = Number(process.argv[2]);
-const pagesByPath = new Map([
-  ['/', fs.readFileSync(path.join(import.meta.dirname, '../setup/bare.html'))],
-  ['/preconnected', fs.readFileSync(path.join(import.meta.dirname, '../setup/bare-preconnected.html'))],
-]);
+const page = fs.readFileSync(path.join(import.meta.dirname, '../setup/bare.html'));
 const pages = new Map<string, WebSocket>();
 const server = http.createServer((req, res) => {
-  const page = pagesByPath.get(req.url?.split('?')[0] ?? '');
-  if (page) {
+  if (req.url?.split('?')[0] === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(page);
     return;

@@ -5,7 +5,7 @@
 // Both journeys ring for the same time before the click, as a person takes a moment to answer.
 // Every page carries the same probe (probe.ts), which also gives the per-step timeline.
 // With `preconnected`, a third app in the same run: the bare app with its connection made while it
-// rings (bench/setup/bare-preconnected.html), the floor of a design that sends no media before the click.
+// rings (bench/setup/bare.html?preconnected=1), the floor of a design that sends no media before the click.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -98,13 +98,14 @@ async function parleyPair(browser: TestBrowser, url: string, cookies: [string, s
   return { caller: pages[0]!, callee: pages[1]! };
 }
 
-/** The bare app's two pages; `page` is the relay's path of the app ('/' or '/preconnected'), also naming the pages on the relay. */
-async function barePair(browser: TestBrowser, url: string, page: string): Promise<Pair> {
+/** The bare app's two pages, pre-connected or not (their names on the relay differ, so both pairs share it). */
+async function barePair(browser: TestBrowser, url: string, preconnected: boolean): Promise<Pair> {
   const open = async (me: string, peer: string) => {
-    const p = await probedPage(await browser.newContext());
-    await p.goto(`${url}${page}?id=${page}${me}&peer=${page}${peer}`);
-    await p.evaluate('window.bare.open');
-    return p;
+    const page = await probedPage(await browser.newContext());
+    const ids = preconnected ? `id=pre-${me}&peer=pre-${peer}&preconnected=1` : `id=${me}&peer=${peer}`;
+    await page.goto(`${url}/?${ids}`);
+    await page.evaluate('window.bare.open');
+    return page;
   };
   return { caller: await open('caller', 'callee'), callee: await open('callee', 'caller') };
 }
@@ -253,8 +254,8 @@ export async function runSetup(o: SetupOptions, log: (s: string) => void = () =>
     browser = await launchBrowser();
     const pairs: Partial<Record<App, Pair>> = {
       parley: await parleyPair(browser, parley.url, [seeded.users[0]!.cookie, seeded.users[1]!.cookie]),
-      bare: await barePair(browser, relay.url, '/'),
-      ...(o.preconnected ? { preconnected: await barePair(browser, relay.url, '/preconnected') } : {}),
+      bare: await barePair(browser, relay.url, false),
+      ...(o.preconnected ? { preconnected: await barePair(browser, relay.url, true) } : {}),
     };
     const measured = Object.keys(pairs) as App[];
     const samples: Record<App, CallSample[]> = { parley: [], bare: [], preconnected: [] };

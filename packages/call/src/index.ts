@@ -43,8 +43,9 @@ export {
 export type { CallCommand, CallState, CallTrigger, SignalAction } from './states.ts';
 export { CALL_ERROR_REASONS, CallError, isCallError } from './errors.ts';
 export type { CallErrorReason } from './errors.ts';
-export { PeerTransport, foldLinkState } from './peer.ts';
-export type { LinkState, LocalDescription, PeerTransportEvents, PeerTransportOptions } from './peer.ts';
+export { PeerTransport } from './peer.ts';
+export type { LocalDescription, PeerTransportEvents, PeerTransportOptions } from './peer.ts';
+export { foldLinkState, type LinkState } from './link-state.ts';
 export { TypedEmitter } from './emitter.ts';
 export { browserPeerConnectionFactory, prefixLogger, systemClock } from './webrtc.ts';
 export type {

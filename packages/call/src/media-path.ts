@@ -1,7 +1,8 @@
 import { candidateType, diagnose, type CandidateType, type ConnectionDiagnosis } from './diagnosis.ts';
 import { TypedEmitter } from './emitter.ts';
 import { describeError, type CallError } from './errors.ts';
-import { PeerTransport, type LinkState, type LocalDescription } from './peer.ts';
+import type { LinkState } from './link-state.ts';
+import { PeerTransport, type LocalDescription } from './peer.ts';
 import type { CallTimeouts } from './session-types.ts';
 import { Timers } from './steps.ts';
 import type {

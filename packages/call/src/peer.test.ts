@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CallError } from './errors.ts';
-import { PeerTransport, foldLinkState, toCandidateInit, type LinkState, type LocalDescription } from './peer.ts';
+import { toCandidateInit } from './ice-wire.ts';
+import { foldLinkState, type LinkState } from './link-state.ts';
+import { PeerTransport, type LocalDescription } from './peer.ts';
 import { RecordingLogger } from './testing/clock.ts';
 import {
   FakePeerConnection,

@@ -1,5 +1,7 @@
 import { TypedEmitter } from './emitter.ts';
 import { CallError, describeError } from './errors.ts';
+import { toCandidateInit, ufragsOf } from './ice-wire.ts';
+import { foldLinkState, type LinkState } from './link-state.ts';
 import type {
   IceCandidateInit,
   IceCandidateLike,
@@ -13,9 +15,6 @@ import type {
   StreamLike,
   TrackLike,
 } from './webrtc.ts';
-
-/** ICE and DTLS folded into one state, as the call lifecycle needs it. */
-export type LinkState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed';
 
 export interface LocalDescription {
   type: 'offer' | 'answer';
@@ -497,29 +496,6 @@ export class PeerTransport<
   #assertOpen(method: string): void {
     if (this.#closed) throw new CallError('closed', `${method}() after the peer connection was closed`);
   }
-}
-
-/** Folds iceConnectionState and connectionState (ICE + DTLS) into the one state the call needs. */
-export function foldLinkState(ice: string, connection: string): LinkState {
-  if (ice === 'closed' || connection === 'closed') return 'closed';
-  if (ice === 'failed' || connection === 'failed') return 'failed';
-  if (ice === 'disconnected' || connection === 'disconnected') return 'disconnected';
-  if (connection === 'connected') return 'connected';
-  if (ice === 'new' && (connection === 'new' || connection === '')) return 'new';
-  return 'connecting';
-}
-
-/** Copies the four fields of RTCIceCandidateInit; the protocol rejects anything else. */
-export function toCandidateInit(candidate: IceCandidateLike): IceCandidateInit {
-  const init: IceCandidateInit = { candidate: candidate.candidate };
-  if (candidate.sdpMid !== undefined) init.sdpMid = candidate.sdpMid;
-  if (candidate.sdpMLineIndex !== undefined) init.sdpMLineIndex = candidate.sdpMLineIndex;
-  if (candidate.usernameFragment !== undefined) init.usernameFragment = candidate.usernameFragment;
-  return init;
-}
-
-function ufragsOf(sdp: string): Set<string> {
-  return new Set(Array.from(sdp.matchAll(/^a=ice-ufrag:(\S+)/gm), (m) => m[1] ?? ''));
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -2,7 +2,7 @@ import type { CallKind } from '@parley/protocol';
 import type { CandidateType } from './diagnosis.ts';
 import { TypedEmitter } from './emitter.ts';
 import type { MediaPath } from './media-path.ts';
-import type { LinkState } from './peer.ts';
+import type { LinkState } from './link-state.ts';
 import type { CallEnd, CallSessionEvents } from './session-types.ts';
 import type { CallState } from './states.ts';
 import type { PeerConfiguration, StreamLike, TrackLike } from './webrtc.ts';
