@@ -14,11 +14,11 @@ import { writeTable } from './run.ts';
 import { SIGNALLING_SMOKE, runSignalling, runSignallingAb } from './signalling/signalling.bench.ts';
 
 describe('benchmarks at smoke size', () => {
-  it('setup: a Parley call, a bare call and a pre-connected bare call each reach a first remote frame on both sides, timed from the Answer click', async () => {
-    const r = await runSetup({ ...SETUP_SMOKE, preconnected: true });
-    const pre = r.apps.preconnected;
-    if (!pre) throw new Error('no pre-connected figures');
-    for (const app of [r.apps.parley, r.apps.bare, pre]) {
+  it('setup: a Parley call, a bare call and the pre-connected bare calls each reach a first remote frame on both sides, timed from the Answer click', async () => {
+    const r = await runSetup({ ...SETUP_SMOKE, preconnected: true, preview: true });
+    const { preconnected: pre, preview, preconnectedPreview: prePreview } = r.apps;
+    if (!pre || !preview || !prePreview) throw new Error('no figures of the bare variants');
+    for (const app of [r.apps.parley, r.apps.bare, pre, preview, prePreview]) {
       expect(app.setupMs).toHaveLength(SETUP_SMOKE.calls);
       expect(app.medianMs).toBeGreaterThan(0);
       expect(app.calleeFrameMedianMs).toBeGreaterThan(0);
@@ -27,13 +27,20 @@ describe('benchmarks at smoke size', () => {
       for (const side of ['caller', 'callee']) expect(app.timeline.map((t) => t.step)).toContain(`${side} pc:first-frame`);
     }
     expect(Number.isFinite(r.ratio)).toBe(true);
-    expect(Number.isFinite(r.preconnectedRatio)).toBe(true);
+    for (const app of ['preview', 'preconnected', 'preconnectedPreview'] as const) expect(Number.isFinite(r.extraRatios[app])).toBe(true);
     // Pre-connected: DTLS was up on both sides before the click, and no video reached either side before it.
-    const at = (step: string) => pre.timeline.find((t) => t.step === step)?.medianMs;
-    for (const side of ['caller', 'callee']) {
-      expect(at(`${side} pc:dtls connected`)).toBeLessThan(0);
-      expect(at(`${side} pc:video unmute`)).toBeGreaterThan(0);
+    const at = (app: typeof pre, step: string) => app.timeline.find((t) => t.step === step)?.medianMs;
+    for (const app of [pre, prePreview]) {
+      for (const side of ['caller', 'callee']) {
+        expect(at(app, `${side} pc:dtls connected`)).toBeLessThan(0);
+        expect(at(app, `${side} pc:video unmute`)).toBeGreaterThan(0);
+      }
     }
+    // With the preview the callee's camera was running before the click (and DTLS was not up without
+    // pre-connecting); without it, the camera starts on the click.
+    for (const app of [preview, prePreview]) expect(at(app, 'callee gum:end')).toBeLessThan(0);
+    for (const app of [r.apps.bare, pre]) expect(at(app, 'callee gum:end')).toBeGreaterThan(0);
+    expect(at(preview, 'callee pc:dtls connected')).toBeGreaterThan(0);
   }, 240_000);
 
   it('chat: every message sent through Parley and the bare relay is delivered and timed', async () => {

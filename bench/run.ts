@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark in full size (or `-- --smoke`, `-- --only chat,signalling`;
 // `-- --timeline` also prints the set-up benchmark's per-step timeline, `-- --preconnected` adds the
-// pre-connected bare call to it (bench/setup/bare.html?preconnected=1); `-- --only idle,chat,signalling
+// pre-connected bare call to it (bench/setup/bare.html?preconnected=1), `-- --preview` the bare call whose callee's camera is on while it rings (?preview=1; both flags: the pre-connected one too); `-- --only idle,chat,signalling
 // --before DIR` also measures another checkout's server in the same run),
 // results in bench/results/<name>.json and the table in docs/performance.md.
 // Run the full sizes under `flock /tmp/parley-heavy.lock` on a shared machine.
@@ -12,7 +12,7 @@ import { IDLE_FULL, IDLE_SMOKE, runIdle, type IdleResult } from './idle/idle-con
 import { machine } from './lib/machine.ts';
 import { LOADTEST_FULL, LOADTEST_SMOKE, runLoadtestBench, type LoadtestBenchResult } from './loadtest/loadtest.bench.ts';
 import { repoRoot } from './lib/proc.ts';
-import { SETUP_FULL, SETUP_SMOKE, formatTimeline, runSetup, type SetupResult } from './setup/setup.bench.ts';
+import { SETUP_FULL, SETUP_SMOKE, EXTRA_APP_NAMES, formatTimeline, runSetup, type SetupResult } from './setup/setup.bench.ts';
 import { SIGNALLING_FULL, SIGNALLING_SMOKE, runSignalling, type SignallingResult } from './signalling/signalling.bench.ts';
 
 export interface Row {
@@ -36,20 +36,28 @@ export const BENCHES: Bench[] = [
     name: 'setup',
     async run(smoke) {
       const preconnected = process.argv.includes('--preconnected');
-      const r: SetupResult = await runSetup({ ...(smoke ? SETUP_SMOKE : SETUP_FULL), preconnected }, console.log);
+      const preview = process.argv.includes('--preview');
+      const r: SetupResult = await runSetup({ ...(smoke ? SETUP_SMOKE : SETUP_FULL), preconnected, preview }, console.log);
       if (process.argv.includes('--timeline')) {
         console.log(formatTimeline('Parley', r.apps.parley.timeline));
         console.log(formatTimeline('Bare', r.apps.bare.timeline));
-        if (r.apps.preconnected) console.log(formatTimeline('Bare, pre-connected', r.apps.preconnected.timeline));
+        for (const [app, name] of Object.entries(EXTRA_APP_NAMES)) {
+          const f = r.apps[app as keyof typeof EXTRA_APP_NAMES];
+          if (f) console.log(formatTimeline(name, f.timeline));
+        }
       }
-      const { parley, bare, preconnected: pre } = r.apps;
+      const { parley, bare } = r.apps;
+      const extras = Object.entries(EXTRA_APP_NAMES).flatMap(([app, name]) => {
+        const f = r.apps[app as keyof typeof EXTRA_APP_NAMES];
+        return f ? [`; ${name} ${f.medianMs} ms (${r.extraRatios[app as keyof typeof EXTRA_APP_NAMES]}× bare)`] : [];
+      });
       return {
         result: r,
         rows: [
           {
             benchmark: `1. Set-up: Answer click → first remote frame on both sides (headless Chromium, loopback, ${r.options.calls} calls each)`,
             target: '≤ 0.9× the bare two-page call',
-            measured: `Parley median ${parley.medianMs} ms, bare ${bare.medianMs} ms (${r.ratio}×)${pre ? `; bare pre-connected while ringing ${pre.medianMs} ms (${r.preconnectedRatio}× bare)` : ''}`,
+            measured: `Parley median ${parley.medianMs} ms, bare ${bare.medianMs} ms (${r.ratio}×)${extras.join('')}`,
             met: r.ratio <= 0.9,
           },
         ],

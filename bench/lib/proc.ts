@@ -89,6 +89,14 @@ export async function startService(opts: { script: string; args?: string[]; node
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  // BENCH_SERVER_LOG=DIR: each service's whole output in DIR/<script>-<pid>.log (with the servers'
+  // LOG_LEVEL raised by BENCH_PARLEY_ENV, their log lines' times beside the pages' probe events).
+  if (process.env.BENCH_SERVER_LOG) {
+    fs.mkdirSync(process.env.BENCH_SERVER_LOG, { recursive: true });
+    const file = fs.createWriteStream(path.join(process.env.BENCH_SERVER_LOG, `${path.basename(opts.script, path.extname(opts.script))}-${child.pid}.log`));
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
   const url = `http://127.0.0.1:${opts.port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

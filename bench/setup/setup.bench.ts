@@ -6,6 +6,8 @@
 // Every page carries the same probe (probe.ts), which also gives the per-step timeline.
 // With `preconnected`, a third app in the same run: the bare app with its connection made while it
 // rings (bench/setup/bare.html?preconnected=1), the floor of a design that sends no media before the click.
+// With `preview`, the bare app whose callee shows its own camera while it rings (?preview=1), and with
+// both, the pre-connected one that does too.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -27,15 +29,24 @@ export interface SetupOptions {
   ringMs: number;
   /** Also measure the pre-connected bare call (`--preconnected`). */
   preconnected?: boolean;
+  /** Also measure the bare call whose callee shows its own camera while it rings (`--preview`); with `preconnected`, the pre-connected one too. */
+  preview?: boolean;
 }
 
 export const SETUP_FULL: SetupOptions = { calls: 10, warmup: 1, ringMs: 1000 };
 export const SETUP_SMOKE: SetupOptions = { calls: 1, warmup: 0, ringMs: 300 };
 
-type App = 'parley' | 'bare' | 'preconnected';
+/** The bare page's variants: their query parameters (and names on the relay, so every pair shares it). */
+const BARE_VARIANTS = { bare: '', preview: '&preview=1', preconnected: '&preconnected=1', preconnectedPreview: '&preconnected=1&preview=1' } as const;
+type BareApp = keyof typeof BARE_VARIANTS;
+type App = 'parley' | BareApp;
+/** The variants measured beside the plain bare call, each with its ratio to it. */
+type ExtraApp = Exclude<BareApp, 'bare'>;
 
 /** One call: ms from the callee's Answer click to the first remote frame on each side. */
 export interface CallSample {
+  /** The Answer click, ms since the epoch on the machine's clock (what server logs' `time` is on). */
+  clickAt: number;
   setupMs: number;
   calleeFrameMs: number;
   callerFrameMs: number;
@@ -62,11 +73,11 @@ export interface AppFigures {
 
 export interface SetupResult {
   options: SetupOptions;
-  apps: Record<'parley' | 'bare', AppFigures> & { preconnected?: AppFigures };
+  apps: Record<'parley' | 'bare', AppFigures> & Partial<Record<ExtraApp, AppFigures>>;
   /** Parley's median over the bare app's; the target is ≤ 0.9. */
   ratio: number;
-  /** The pre-connected bare call's median over the bare app's (with `preconnected`). */
-  preconnectedRatio?: number;
+  /** Each extra bare variant's median over the plain bare app's. */
+  extraRatios: Partial<Record<ExtraApp, number>>;
 }
 
 const FRAME_TIMEOUT_MS = 15_000;
@@ -98,12 +109,11 @@ async function parleyPair(browser: TestBrowser, url: string, cookies: [string, s
   return { caller: pages[0]!, callee: pages[1]! };
 }
 
-/** The bare app's two pages, pre-connected or not (their names on the relay differ, so both pairs share it). */
-async function barePair(browser: TestBrowser, url: string, preconnected: boolean): Promise<Pair> {
+/** The bare app's two pages in one of its variants (their names on the relay differ, so every pair shares it). */
+async function barePair(browser: TestBrowser, url: string, app: BareApp): Promise<Pair> {
   const open = async (me: string, peer: string) => {
     const page = await probedPage(await browser.newContext());
-    const ids = preconnected ? `id=pre-${me}&peer=pre-${peer}&preconnected=1` : `id=${me}&peer=${peer}`;
-    await page.goto(`${url}/?${ids}`);
+    await page.goto(`${url}/?id=${app}-${me}&peer=${app}-${peer}${BARE_VARIANTS[app]}`);
     await page.evaluate('window.bare.open');
     return page;
   };
@@ -150,6 +160,7 @@ async function oneCall(app: App, p: Pair, o: SetupOptions): Promise<CallSample> 
     evs.filter((e) => e.step !== 'click').map((e) => ({ step: `${side} ${e.step.replace(/^pc\d+:/, 'pc:')}`, at: Math.round((e.at - click) * 10) / 10 }));
   await hangUp(app, p);
   return {
+    clickAt: Math.round(click * 10) / 10,
     setupMs: Math.round(Math.max(calleeFrameMs, callerFrameMs) * 10) / 10,
     calleeFrameMs: Math.round(calleeFrameMs * 10) / 10,
     callerFrameMs: Math.round(callerFrameMs * 10) / 10,
@@ -238,6 +249,18 @@ export function formatTimeline(app: string, t: TimelineStep[]): string {
   return [`${app} (ms after the Answer click, median of the calls):`, ...steps.map((s) => `  ${s.medianMs >= 0 ? '+' : ''}${s.medianMs.toFixed(1).padStart(7)} ms  ${s.step}`)].join('\n');
 }
 
+/** The bare variants the options ask for beside the plain bare call. */
+function extraApps(o: SetupOptions): ExtraApp[] {
+  return [...(o.preview ? (['preview'] as const) : []), ...(o.preconnected ? (['preconnected'] as const) : []), ...(o.preconnected && o.preview ? (['preconnectedPreview'] as const) : [])];
+}
+
+/** How the report names each extra variant. */
+export const EXTRA_APP_NAMES: Record<ExtraApp, string> = {
+  preview: "bare with the callee's camera on while ringing",
+  preconnected: 'bare pre-connected while ringing',
+  preconnectedPreview: "bare pre-connected with the callee's camera on while ringing",
+};
+
 export async function runSetup(o: SetupOptions, log: (s: string) => void = () => undefined): Promise<SetupResult> {
   buildWeb();
   const seeded = await seedDatabase(2);
@@ -252,13 +275,11 @@ export async function runSetup(o: SetupOptions, log: (s: string) => void = () =>
     const relay = await startService({ script: 'bench/baselines/ws-relay.ts', args: [String(port)], port });
     services.push(relay);
     browser = await launchBrowser();
-    const pairs: Partial<Record<App, Pair>> = {
-      parley: await parleyPair(browser, parley.url, [seeded.users[0]!.cookie, seeded.users[1]!.cookie]),
-      bare: await barePair(browser, relay.url, false),
-      ...(o.preconnected ? { preconnected: await barePair(browser, relay.url, true) } : {}),
-    };
+    const extras = extraApps(o);
+    const pairs: Partial<Record<App, Pair>> = { parley: await parleyPair(browser, parley.url, [seeded.users[0]!.cookie, seeded.users[1]!.cookie]) };
+    for (const app of ['bare', ...extras] as const) pairs[app] = await barePair(browser, relay.url, app);
     const measured = Object.keys(pairs) as App[];
-    const samples: Record<App, CallSample[]> = { parley: [], bare: [], preconnected: [] };
+    const samples: Record<App, CallSample[]> = { parley: [], bare: [], preview: [], preconnected: [], preconnectedPreview: [] };
     for (let i = 0; i < o.warmup + o.calls; i++) {
       // Alternate the order, so no app always follows the same one's teardown.
       const order = i % 2 === 0 ? measured : measured.toReversed();
@@ -270,13 +291,15 @@ export async function runSetup(o: SetupOptions, log: (s: string) => void = () =>
         await sleep(300);
       }
     }
-    const apps = { parley: figures(samples.parley), bare: figures(samples.bare), ...(o.preconnected ? { preconnected: figures(samples.preconnected) } : {}) };
-    return {
-      options: o,
-      apps,
-      ratio: ratio(apps.parley.medianMs, apps.bare.medianMs),
-      ...(apps.preconnected ? { preconnectedRatio: ratio(apps.preconnected.medianMs, apps.bare.medianMs) } : {}),
-    };
+    // BENCH_SETUP_SAMPLES=FILE: every measured call's probe events, with its click's time on the machine's clock.
+    if (process.env.BENCH_SETUP_SAMPLES) fs.writeFileSync(process.env.BENCH_SETUP_SAMPLES, JSON.stringify(samples));
+    const apps: SetupResult['apps'] = { parley: figures(samples.parley), bare: figures(samples.bare) };
+    const extraRatios: SetupResult['extraRatios'] = {};
+    for (const app of extras) {
+      const f = (apps[app] = figures(samples[app]));
+      extraRatios[app] = ratio(f.medianMs, apps.bare.medianMs);
+    }
+    return { options: o, apps, ratio: ratio(apps.parley.medianMs, apps.bare.medianMs), extraRatios };
   } finally {
     await browser?.close();
     await Promise.allSettled(services.map((s) => s.stop()));
