@@ -14,6 +14,7 @@ import {
   END_TEXT,
   HISTORY,
   PEER_CONNECTION_PROBE,
+  answerCall,
   callButtons,
   expectMediaBothWays,
   hangUpAndWait,
@@ -548,6 +549,33 @@ describe('ringing a closed Parley by Web Push', () => {
     // Nothing rang for the ended call, not even for a moment.
     expect(displayed).toEqual([{ tag, title: 'Missed call from Mia Moreau' }]);
     await browser.context.unroute(check);
+    expect(push.errors).toEqual([]);
+  });
+
+  test('answered on another device: a ringing push the closed browser gets only afterwards shows no "Missed call"', async () => {
+    const url = journey.server.url;
+    const [olga, piet] = [await person('Olga Ortiz', 'doctor'), await person('Piet Peters', 'nurse')];
+    const { browser, sub } = await closedCallee(piet);
+    const caller = await signedInDevice(journey, 'olga', olga, piet);
+    // Piet's other device, open: it rings on its socket and he answers there.
+    const desk = await signedInDevice(journey, 'piet-desk', piet);
+    const { ring, callId, tag } = await callClosed(caller, sub, 'audio');
+    await answerCall(desk);
+    await Promise.all([waitConnected(caller), waitConnected(desk)]);
+    const closed = await push.next(ofType(sub, 'call.closed', callId));
+    expect(closed.payload).toMatchObject({ missed: false });
+    step('answered on the desk; the close push is out');
+
+    // The closed browser was offline while it rang and gets the ringing push late: the worker asks,
+    // learns it was answered, and shows nothing (before, it showed "Missed call from Olga Ortiz").
+    expect((await browser.deliver(url, ring)).displayed).toEqual([]);
+    expect((await browser.deliver(url, closed)).displayed).toEqual([]);
+    expect((await browser.notifications()).filter((n) => n.tag === tag)).toEqual([]);
+
+    // After the call too: its history entry says it was answered.
+    await hangUpAndWait(caller, desk);
+    expect((await browser.deliver(url, ring)).displayed).toEqual([]);
+    expect((await browser.notifications()).filter((n) => n.tag === tag)).toEqual([]);
     expect(push.errors).toEqual([]);
   });
 

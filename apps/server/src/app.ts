@@ -23,7 +23,7 @@ import { PrometheusMetrics } from './features/metrics/prometheus.ts';
 import { metricsRoutes } from './features/metrics/metrics-routes.ts';
 import { pushRoutes } from './features/push/push-routes.ts';
 import { pushAgent } from './features/push/endpoints.ts';
-import { PushService } from './features/push/push-service.ts';
+import { MISSED, PushService } from './features/push/push-service.ts';
 import { PushStore } from './features/push/push-store.ts';
 import { loadVapidKeys } from './features/push/vapid.ts';
 import { rtcRoutes } from './features/rtc/rtc-routes.ts';
@@ -195,9 +195,14 @@ export async function buildApp(
     ctx,
     push,
     calls: {
-      isRinging: async (userId, callId) => {
+      ringingStatus: async (userId, callId) => {
         const call = await calls.callOf(userId);
-        return call?.id === callId && call.phase === 'ringing' && call.callee.userId === userId;
+        // Ringing, or answered on one of their devices (and still going on).
+        if (call?.id === callId && call.callee.userId === userId) return { ringing: call.phase === 'ringing', missed: false };
+        // Over: its history entry says how. With none (not theirs, or over the history cap), a
+        // ring that cannot be confirmed counts as missed, as a push that came after its ring did.
+        const ended = await ctx.chat.endedCallFor(userId, callId);
+        return { ringing: false, missed: ended ? MISSED.has(ended.reason) : true };
       },
       // A device id of its own: the decline reaches every device of the person, as from any device.
       decline: async (userId, sessionId, callId) => {

@@ -36,8 +36,12 @@ export type PushUnsubscribeRequest = z.infer<typeof PushUnsubscribeRequest>;
 export const PushConfigResponse = z.object({ publicKey: z.string(), subscribed: z.boolean() });
 export type PushConfigResponse = z.infer<typeof PushConfigResponse>;
 
-/** `GET /api/calls/:id/ringing`: whether the call still rings for the signed-in person (the service worker asks). */
-export const CallRingingStatus = z.object({ ringing: z.boolean() });
+/**
+ * `GET /api/calls/:id/ringing`: whether the call still rings for the signed-in person (the service
+ * worker asks), and if not, whether it was a missed call for them: `missed: false` when they
+ * answered or declined it on one of their devices, so a late ringing push shows no "Missed call".
+ */
+export const CallRingingStatus = z.object({ ringing: z.boolean(), missed: z.boolean() });
 export type CallRingingStatus = z.infer<typeof CallRingingStatus>;
 
 export const CallIdParams = z.strictObject({ id: Id });

@@ -69,15 +69,26 @@ async function closeTag(tag: string): Promise<void> {
 /** How long a ringing push waits to learn whether its call still rings: a phone just woken may have a poor network. */
 const RINGING_CHECK_MS = 4_000;
 
-/** Whether the call still rings for this person; unknown (offline, signed out, no answer in time) counts as yes. */
-async function stillRinging(callId: string, closed: AbortSignal): Promise<boolean> {
+/** What the server says of a call a ringing push is for: it rings, or it is over, as a missed call or not (answered or declined elsewhere). */
+interface RingState {
+  ringing: boolean;
+  missed: boolean;
+}
+
+/**
+ * Whether the call still rings for this person. Unknown (offline, signed out, no answer in time)
+ * counts as ringing; a server that does not say whether an ended call was missed (an older one)
+ * counts as missed, as before it could.
+ */
+async function ringState(callId: string, closed: AbortSignal): Promise<RingState> {
   try {
     const signal = AbortSignal.any([closed, AbortSignal.timeout(RINGING_CHECK_MS)]);
     const res = await fetch(`/api/calls/${callId}/ringing`, { credentials: 'same-origin', cache: 'no-store', signal });
-    if (!res.ok) return res.status !== 404;
-    return ((await res.json()) as { ringing?: unknown }).ringing === true;
+    if (!res.ok) return res.status === 404 ? { ringing: false, missed: true } : { ringing: true, missed: false };
+    const body = (await res.json()) as { ringing?: unknown; missed?: unknown };
+    return { ringing: body.ringing === true, missed: body.missed !== false };
   } catch {
-    return true;
+    return { ringing: true, missed: false };
   }
 }
 
@@ -87,10 +98,12 @@ type Closed = Extract<PushPayload, { type: 'call.closed' }>;
 async function onRinging(p: Ringing, call: CallTurn): Promise<void> {
   // The call's close push has come (before this one, or while it asked): that push decides what shows.
   if (call.closed) return;
-  // A push that arrives after the call ended is a missed call, not a ringing one.
-  const ringing = Date.now() < p.expiresAt && (await stillRinging(p.callId, call.signal));
+  const state = await ringState(p.callId, call.signal);
   if (call.closed) return;
-  await show(ringing ? ringingNotification(p) : missedNotification(p));
+  if (state.ringing && Date.now() < p.expiresAt) return show(ringingNotification(p));
+  // A push that arrives after the call ended is a missed call, not a ringing one, unless the
+  // person answered or declined it on another device: then there is nothing to tell.
+  if (state.missed || state.ringing) await show(missedNotification(p));
 }
 
 async function onClosed(p: Closed): Promise<void> {
@@ -111,8 +124,8 @@ async function onPush(data: unknown): Promise<void> {
   switch (p.type) {
     case 'call.ringing':
       await calls.add(p.callId, false, (call) => onRinging(p, call));
-      // One that found its call closed showed nothing: its event lasts until the close has shown
-      // what it shows, so the browser never sees this push end with nothing on screen for it.
+      // One that found its call closed, or answered or declined elsewhere, showed nothing: its event
+      // lasts until the call's close push (if it is on its way) has shown what it shows.
       return calls.idle(p.callId);
     case 'call.closed':
       return calls.add(p.callId, true, () => onClosed(p));

@@ -259,6 +259,18 @@ export class ChatStore {
     return toMessage(row);
   }
 
+  /**
+   * How a finished call ended, as `userId` took part in it as the callee; undefined when there is
+   * no entry for it (not ended, or capped) or they were not its callee.
+   */
+  async endedCallFor(userId: string, callId: string): Promise<CallRecord | undefined> {
+    const row = await MESSAGE_BY_ID.first(this.db, callId);
+    if (!row?.call_json || row.sender_id === userId) return undefined;
+    const members = await MEMBERS.all(this.db, row.conversation_id);
+    if (!members.some((m) => m.id === userId)) return undefined;
+    return CallRecord.parse(JSON.parse(row.call_json));
+  }
+
   async hasMessage(id: string): Promise<boolean> {
     return !!(await this.db.selectFrom('messages').select('id').where('id', '=', id).executeTakeFirst());
   }

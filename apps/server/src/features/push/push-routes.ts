@@ -11,7 +11,8 @@ import type { PushService } from './push-service.ts';
  * and decline it. Implemented by the call feature (app.ts wires it).
  */
 export interface RingingCalls {
-  isRinging(userId: string, callId: string): Promise<boolean>;
+  /** Whether the call rings for this person now, and if it does not, whether it was a missed call for them. */
+  ringingStatus(userId: string, callId: string): Promise<CallRingingStatus>;
   /** Same outcome as call.reject 'declined' from one of the person's devices; throws AppError like it. */
   decline(userId: string, sessionId: string, callId: string): Promise<void>;
 }
@@ -43,7 +44,7 @@ export const pushRoutes: FastifyPluginAsync<{ ctx: AppContext; push: PushService
 
   app.get('/api/calls/:id/ringing', { preHandler: auth }, async (req): Promise<CallRingingStatus> => {
     const { id } = parse(CallIdParams, req.params, 'call id');
-    return { ringing: await calls.isRinging(sessionOf(req).user.id, id) };
+    return calls.ringingStatus(sessionOf(req).user.id, id);
   });
 
   // The notification's "Decline": the service worker posts it with the session cookie.

@@ -21,7 +21,7 @@ export interface PushNotifier {
 }
 
 /** The ends after which the callee learns "Missed call from …"; any other end just closes the ringing notification. */
-const MISSED: ReadonlySet<EndReason> = new Set<EndReason>(['cancelled', 'no_answer', 'peer_disconnected', 'unavailable', 'internal_error']);
+export const MISSED: ReadonlySet<EndReason> = new Set<EndReason>(['cancelled', 'no_answer', 'peer_disconnected', 'unavailable', 'internal_error']);
 const DAY_S = 86_400;
 const PREVIEW_MAX = 140;
 

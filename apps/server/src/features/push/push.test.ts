@@ -42,7 +42,7 @@ describe.each(DB_KINDS)('web push on %s, against a local push service', (kind) =
     const cookie = await s.login(who[w]);
     const deviceId = `${w}-${randomUUID().slice(0, 8)}`;
     const socket = await s.connect(cookie, { deviceId });
-    return { socket, deviceId, emit: (event: string, p: object) => (socket.emitWithAck as (e: string, p: unknown) => Promise<any>)(event, { deviceId, ...p }) };
+    return { socket, deviceId, cookie, emit: (event: string, p: object) => (socket.emitWithAck as (e: string, p: unknown) => Promise<any>)(event, { deviceId, ...p }) };
   }
   const forEndpoint = (sub: TestSubscription, type: string) => (r: { endpoint: string; payload: any }) => r.endpoint === sub.endpoint && r.payload.type === type;
 
@@ -129,7 +129,18 @@ describe.each(DB_KINDS)('web push on %s, against a local push service', (kind) =
     expect((await push.next(forEndpoint(closed.sub, 'call.closed'))).payload).toMatchObject({ callId, missed: false });
     await s.push.settled();
     expect(push.all(open.sub.endpoint)).toEqual([]);
+    // A ringing push that reaches another of Noor's browsers late asks: answered, so not missed,
+    // during the call and after it.
+    const status = async (cookie: string) => (await s.request('GET', `/api/calls/${callId}/ringing`, { cookie })).body;
+    expect(await status(open.cookie)).toEqual({ ringing: false, missed: false });
+    // Ended: its history entry (sent to both people once stored) is what the answer now comes from.
+    const entry = nextEvent(dana.socket, 'message.new');
     await dana.emit('call.hangup', { callId, reason: 'user_hangup' });
+    expect((await entry).message).toMatchObject({ id: callId, kind: 'call' });
+    expect(await status(open.cookie)).toEqual({ ringing: false, missed: false });
+    // Only the callee learns how it ended: to anyone else the call is unknown, which reads as missed.
+    expect(await status(dana.cookie)).toEqual({ ringing: false, missed: true });
+    expect(await status(await s.login(who.alex))).toEqual({ ringing: false, missed: true });
     woken.disconnect();
     openSocket.disconnect();
   });
@@ -140,7 +151,7 @@ describe.each(DB_KINDS)('web push on %s, against a local push service', (kind) =
     const callId = randomUUID();
     expect(await dana.emit('call.invite', { callId, toUserId: ids.noor, kind: 'audio' })).toEqual({ ok: true });
     await push.next(forEndpoint(noor.sub, 'call.ringing'));
-    expect((await s.request('GET', `/api/calls/${callId}/ringing`, { cookie: noor.cookie })).body).toEqual({ ringing: true });
+    expect((await s.request('GET', `/api/calls/${callId}/ringing`, { cookie: noor.cookie })).body).toEqual({ ringing: true, missed: false });
     // Writes from another site are refused, like every other write.
     expect((await s.request('POST', `/api/calls/${callId}/decline`, { cookie: noor.cookie, headers: { origin: 'https://evil.example' } })).status).toBe(403);
     expect((await s.request('POST', `/api/calls/${callId}/decline`)).status).toBe(401);
@@ -152,7 +163,8 @@ describe.each(DB_KINDS)('web push on %s, against a local push service', (kind) =
     expect((await s.request('POST', `/api/calls/${callId}/decline`, { cookie: noor.cookie, headers: { origin: s.url } })).status).toBe(204);
     expect(await rejected).toMatchObject({ callId, fromUserId: ids.noor, reason: 'declined' });
     expect((await push.next(forEndpoint(noor.sub, 'call.closed'))).payload).toMatchObject({ callId, missed: false });
-    expect((await s.request('GET', `/api/calls/${callId}/ringing`, { cookie: noor.cookie })).body).toEqual({ ringing: false });
+    // Declined: over, and not a missed call.
+    expect((await s.request('GET', `/api/calls/${callId}/ringing`, { cookie: noor.cookie })).body).toEqual({ ringing: false, missed: false });
     expect((await s.request('POST', `/api/calls/${callId}/decline`, { cookie: noor.cookie })).status).toBe(404);
 
     const late = randomUUID();
@@ -160,6 +172,7 @@ describe.each(DB_KINDS)('web push on %s, against a local push service', (kind) =
     expect(await dana.emit('call.invite', { callId: late, toUserId: ids.noor, kind: 'video' })).toEqual({ ok: true });
     expect(await ended).toEqual({ callId: late, reason: 'no_answer' });
     expect((await push.next(forEndpoint(noor.sub, 'call.closed'))).payload).toMatchObject({ callId: late, missed: true });
+    expect((await s.request('GET', `/api/calls/${late}/ringing`, { cookie: noor.cookie })).body).toEqual({ ringing: false, missed: true });
   }, 20_000);
 
   it.each([410, 404])('removes a subscription the push service says is gone (%i), and then the callee is unavailable', async (status) => {
