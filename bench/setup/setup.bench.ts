@@ -98,10 +98,27 @@ async function parleyPair(browser: TestBrowser, url: string, cookies: [string, s
   const pages: Page[] = [];
   for (const [i, cookie] of cookies.entries()) {
     const ctx = await browser.newContext();
+    // BENCH_SETUP_CSS='rules': appended to Parley's stylesheet (its CSP refuses an inline style), to
+    // measure what drawing a part of the call view costs, e.g. '.call-local-video{display:none}'.
+    // BENCH_SETUP_CSS_ON=caller or callee: on that page only.
+    const only = process.env.BENCH_SETUP_CSS_ON;
+    const css = only && only !== (i === 0 ? 'caller' : 'callee') ? undefined : process.env.BENCH_SETUP_CSS;
+    if (css) {
+      await ctx.route(/\/assets\/.*\.css$/, async (route) => {
+        const res = await route.fetch();
+        await route.fulfill({ response: res, body: `${await res.text()}\n${css}\n` });
+      });
+    }
     const [name = '', value = ''] = cookie.split('=');
     await ctx.addCookies([{ name, value, url }]);
     const page = await probedPage(ctx);
     await page.goto(url);
+    if (css) {
+      // The page's stylesheet must end with the last rule given (CSSOM spells it its own way: compare selectors).
+      const last = (await page.evaluate('[...document.styleSheets].flatMap((s) => [...s.cssRules]).at(-1)?.cssText ?? ""')) as string;
+      const selector = css.slice(css.lastIndexOf('}', css.length - 2) + 1, css.lastIndexOf('{')).trim();
+      if (!last.startsWith(selector)) throw new Error(`BENCH_SETUP_CSS did not reach the page: its last rule is ${last}`);
+    }
     const peer = `Bench ${1 - i}`;
     await openConversation(page, peer, peer);
     pages.push(page);
