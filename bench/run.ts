@@ -12,7 +12,7 @@ import { IDLE_FULL, IDLE_SMOKE, runIdle, type IdleResult } from './idle/idle-con
 import { machine } from './lib/machine.ts';
 import { LOADTEST_FULL, LOADTEST_SMOKE, runLoadtestBench, type LoadtestBenchResult } from './loadtest/loadtest.bench.ts';
 import { repoRoot } from './lib/proc.ts';
-import { SETUP_FULL, SETUP_SMOKE, EXTRA_APP_NAMES, formatTimeline, runSetup, type SetupResult } from './setup/setup.bench.ts';
+import { SETUP_FULL, SETUP_SMOKE, formatTimeline, measuredExtras, runSetup, type SetupResult } from './setup/setup.bench.ts';
 import { SIGNALLING_FULL, SIGNALLING_SMOKE, runSignalling, type SignallingResult } from './signalling/signalling.bench.ts';
 
 export interface Row {
@@ -41,16 +41,10 @@ export const BENCHES: Bench[] = [
       if (process.argv.includes('--timeline')) {
         console.log(formatTimeline('Parley', r.apps.parley.timeline));
         console.log(formatTimeline('Bare', r.apps.bare.timeline));
-        for (const [app, name] of Object.entries(EXTRA_APP_NAMES)) {
-          const f = r.apps[app as keyof typeof EXTRA_APP_NAMES];
-          if (f) console.log(formatTimeline(name, f.timeline));
-        }
+        for (const x of measuredExtras(r)) console.log(formatTimeline(x.name, x.figures.timeline));
       }
       const { parley, bare } = r.apps;
-      const extras = Object.entries(EXTRA_APP_NAMES).flatMap(([app, name]) => {
-        const f = r.apps[app as keyof typeof EXTRA_APP_NAMES];
-        return f ? [`; ${name} ${f.medianMs} ms (${r.extraRatios[app as keyof typeof EXTRA_APP_NAMES]}× bare)`] : [];
-      });
+      const extras = measuredExtras(r).map((x) => `; ${x.name} ${x.figures.medianMs} ms (${x.ratio}× bare)`);
       return {
         result: r,
         rows: [

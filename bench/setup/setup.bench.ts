@@ -272,11 +272,20 @@ function extraApps(o: SetupOptions): ExtraApp[] {
 }
 
 /** How the report names each extra variant. */
-export const EXTRA_APP_NAMES: Record<ExtraApp, string> = {
+const EXTRA_APP_NAMES: Record<ExtraApp, string> = {
   preview: "bare with the callee's camera on while ringing",
   preconnected: 'bare pre-connected while ringing',
   preconnectedPreview: "bare pre-connected with the callee's camera on while ringing",
 };
+
+/** The extra variants a run measured, in order, each named, with its figures and its ratio to the plain bare call. */
+export function measuredExtras(r: SetupResult): { name: string; figures: AppFigures; ratio: number }[] {
+  return (Object.keys(EXTRA_APP_NAMES) as ExtraApp[]).flatMap((app) => {
+    const figures = r.apps[app];
+    const ratio = r.extraRatios[app];
+    return figures && ratio !== undefined ? [{ name: EXTRA_APP_NAMES[app], figures, ratio }] : [];
+  });
+}
 
 export async function runSetup(o: SetupOptions, log: (s: string) => void = () => undefined): Promise<SetupResult> {
   buildWeb();
@@ -296,7 +305,7 @@ export async function runSetup(o: SetupOptions, log: (s: string) => void = () =>
     const pairs: Partial<Record<App, Pair>> = { parley: await parleyPair(browser, parley.url, [seeded.users[0]!.cookie, seeded.users[1]!.cookie]) };
     for (const app of ['bare', ...extras] as const) pairs[app] = await barePair(browser, relay.url, app);
     const measured = Object.keys(pairs) as App[];
-    const samples: Record<App, CallSample[]> = { parley: [], bare: [], preview: [], preconnected: [], preconnectedPreview: [] };
+    const samples = Object.fromEntries(measured.map((app) => [app, [] as CallSample[]])) as Record<App, CallSample[]>;
     for (let i = 0; i < o.warmup + o.calls; i++) {
       // Alternate the order, so no app always follows the same one's teardown.
       const order = i % 2 === 0 ? measured : measured.toReversed();

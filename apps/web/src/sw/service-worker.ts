@@ -3,6 +3,7 @@
 // plugin in vite.config.ts) and shows what the server pushes. Never caches the API or the socket.
 // First: no code generation by zod under the CSP (see packages/protocol/src/jitless.ts).
 import '@parley/protocol/jitless';
+import type { CallRingingStatus } from '@parley/protocol';
 import { ANSWER_PARAM, PushPayload, pushTag } from '@parley/protocol/push-payload';
 import { messageNotification, missedNotification, ringingNotification, type NotificationData, type NotificationSpec } from '../features/push/notificationContent.ts';
 import { CallPushQueue, type CallTurn } from '../features/push/callPushQueue.ts';
@@ -69,18 +70,12 @@ async function closeTag(tag: string): Promise<void> {
 /** How long a ringing push waits to learn whether its call still rings: a phone just woken may have a poor network. */
 const RINGING_CHECK_MS = 4_000;
 
-/** What the server says of a call a ringing push is for: it rings, or it is over, as a missed call or not (answered or declined elsewhere). */
-interface RingState {
-  ringing: boolean;
-  missed: boolean;
-}
-
 /**
  * Whether the call still rings for this person. Unknown (offline, signed out, no answer in time)
  * counts as ringing; a server that does not say whether an ended call was missed (an older one)
  * counts as missed, as before it could.
  */
-async function ringState(callId: string, closed: AbortSignal): Promise<RingState> {
+async function ringState(callId: string, closed: AbortSignal): Promise<CallRingingStatus> {
   try {
     const signal = AbortSignal.any([closed, AbortSignal.timeout(RINGING_CHECK_MS)]);
     const res = await fetch(`/api/calls/${callId}/ringing`, { credentials: 'same-origin', cache: 'no-store', signal });
