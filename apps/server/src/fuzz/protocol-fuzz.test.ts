@@ -14,6 +14,7 @@ import {
   SendMessage,
   SyncRequest,
   UpdateUserRequest,
+  LIMITS,
 } from '@parley/protocol';
 import fc from 'fast-check';
 import { io as ioClient } from 'socket.io-client';
@@ -154,7 +155,14 @@ describe(`protocol fuzz (fast-check, seed ${SEED})`, () => {
     expect(Object.keys(events).filter((e) => e.startsWith('call.')).sort()).toEqual(Object.keys(CALL_CLIENT_SCHEMAS).sort());
 
     const names = Object.keys(events);
-    const payloadFor = fc.constantFrom(...names).chain((event) => events[event]!.template.chain(mutated).map((payload) => ({ event, payload: asReceived(payload) })));
+    // A frame over the socket's limit closes that socket by design (chat-socket.test.ts proves it
+    // and that the server goes on serving); a few nested 20,000-character values make one, so
+    // those payloads are left out here, where every payload must get an answer.
+    const fitsAFrame = ({ event, payload }: { event: string; payload: unknown }) => Buffer.byteLength(JSON.stringify([event, payload, 'extra'])) < LIMITS.socketFrameMaxBytes - 64;
+    const payloadFor = fc
+      .constantFrom(...names)
+      .chain((event) => events[event]!.template.chain(mutated).map((payload) => ({ event, payload: asReceived(payload) })))
+      .filter(fitsAFrame);
     await fc.assert(
       fc.asyncProperty(payloadFor, fc.boolean(), async ({ event, payload }, withExtraArg) => {
         counts.socket++;
