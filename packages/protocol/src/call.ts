@@ -131,8 +131,12 @@ const Sent = { callId: Id, deviceId: DeviceId };
 export const CallInvite = z.strictObject({ ...Sent, toUserId: Id, kind: CallKind });
 export type CallInvite = z.infer<typeof CallInvite>;
 
-/** A callee device is alerting its user. */
-export const CallRinging = z.strictObject({ ...Sent });
+/**
+ * A callee device is alerting its user. `preconnect`: it will take the caller's offer while it
+ * rings and connect ICE and DTLS before anyone answers, with no media sent before its user's
+ * click (docs/decisions/020-preconnect-while-ringing.md).
+ */
+export const CallRinging = z.strictObject({ ...Sent, preconnect: z.boolean().optional() });
 export type CallRinging = z.infer<typeof CallRinging>;
 
 /** A callee device answers. The first accept wins; a later one gets `conflict`. */
@@ -147,16 +151,23 @@ export type CallReject = z.infer<typeof CallReject>;
 export const CallCancel = z.strictObject({ ...Sent, reason: CancelReason });
 export type CallCancel = z.infer<typeof CallCancel>;
 
-/** An SDP offer, to the bound peer device (first from the caller; later from either side). */
-export const CallOffer = z.strictObject({ ...Sent, sdp: Sdp });
+/**
+ * Names the one callee device a caller's offer, answer or candidate is for while the call rings
+ * (pre-connecting: only a device whose `call.ringing` said `preconnect`). After the answer the
+ * server relays only to the bound peer device and refuses one named for any other device.
+ */
+const To = { toDeviceId: DeviceId.optional() };
+
+/** An SDP offer, to the bound peer device (first from the caller; later from either side), or while ringing to a pre-connecting device. */
+export const CallOffer = z.strictObject({ ...Sent, ...To, sdp: Sdp });
 export type CallOffer = z.infer<typeof CallOffer>;
 
 /** An SDP answer, to the bound peer device. */
-export const CallAnswer = z.strictObject({ ...Sent, sdp: Sdp });
+export const CallAnswer = z.strictObject({ ...Sent, ...To, sdp: Sdp });
 export type CallAnswer = z.infer<typeof CallAnswer>;
 
 /** One trickled ICE candidate; `null` means this side has gathered all its candidates. */
-export const CallIce = z.strictObject({ ...Sent, candidate: IceCandidate.nullable() });
+export const CallIce = z.strictObject({ ...Sent, ...To, candidate: IceCandidate.nullable() });
 export type CallIce = z.infer<typeof CallIce>;
 
 /** End an answered call. */
@@ -228,8 +239,11 @@ const From = { callId: Id, fromUserId: Id, fromDeviceId: DeviceId };
 export const CallInviteEvent = z.object({ ...From, kind: CallKind, fromName: z.string() });
 export type CallInviteEvent = z.infer<typeof CallInviteEvent>;
 
-/** To the caller: one callee device is ringing. */
-export const CallRingingEvent = z.object({ ...From });
+/**
+ * To the caller: one callee device is ringing. `preconnect`: that device pre-connects and the
+ * server allows it (CALL_PRECONNECT): the caller may offer to it now, naming it in `toDeviceId`.
+ */
+export const CallRingingEvent = z.object({ ...From, preconnect: z.boolean().optional() });
 export type CallRingingEvent = z.infer<typeof CallRingingEvent>;
 
 /** To the caller: device `fromDeviceId` answered; send the offer now. */
