@@ -168,6 +168,14 @@ export class AgentCall<Track extends TrackLike = TrackLike, Stream extends Strea
     return true;
   }
 
+  /** @internal Callee: connect while it rings, on the ICE servers fetched for it (CallSession.preconnect()). */
+  preconnect(): void {
+    const session = this.#session;
+    void (this.#configuration ?? this.#host.configuration()).then((configuration) => {
+      if (!this.#end && this.#session === session && session?.state === 'ringing') session.preconnect(configuration);
+    });
+  }
+
   /** Callee: decline while ringing (on every device of mine). */
   reject(reason: RejectReason = 'declined'): void {
     if (this.phase !== 'ringing') return;

@@ -27,6 +27,8 @@ export interface CallAgentOptions<Track extends TrackLike, Stream extends Stream
   /** How often a connected call reports its quality summary for the history. Default 10 s. */
   qualityReportMs?: number;
   watchdog?: Partial<WatchdogOptions>;
+  /** Connect every call while it rings (CallSessionOptions.preconnect). Default false. */
+  preconnect?: boolean;
 }
 
 export interface CallAgentEvents<Track extends TrackLike, Stream extends StreamLike<Track>> {
@@ -192,6 +194,7 @@ export class CallAgent<Track extends TrackLike = TrackLike, Stream extends Strea
     const session = this.#session(invite.callId, call);
     // The engine rings: it sends call.ringing and arms its own ring timeout.
     session.handleSignal({ type: 'call.invite', payload: invite });
+    if (this.#o.preconnect) call.preconnect();
     this.safeEmit('incoming', call);
   }
 
@@ -288,6 +291,7 @@ export class CallAgent<Track extends TrackLike = TrackLike, Stream extends Strea
       logger: this.#log,
       clock: this.#clock,
       ...(this.#o.timeouts ? { timeouts: this.#o.timeouts } : {}),
+      ...(this.#o.preconnect ? { preconnect: true } : {}),
     });
     this.#sessions.set(callId, session);
     session.on('signal', (signal) => {

@@ -29,6 +29,8 @@ export type { CandidateType, ConnectionDiagnosis } from './diagnosis.ts';
 export type BrowserCallSession = CallSession<MediaStreamTrack, MediaStream>;
 
 type TimerName = 'ring';
+/** Caller: ringing devices it pre-connects to at most (each is a peer connection and, with TURN, a relay allocation). */
+const MAX_PRECONNECTED = 8;
 type Closing = { type: 'call.cancel' | 'call.reject' | 'call.hangup'; reason: EndReason };
 
 /**
@@ -55,6 +57,11 @@ export class CallSession<
   #local: { track: Track; streams: Stream[] }[] = [];
   /** Offer and candidates from the caller device that arrived while still ringing (see accept()). */
   #early: IncomingCallSignal[] = [];
+  readonly #preconnect: boolean;
+  /** Caller: the connections made while it rings, one per pre-connecting callee device (decision 020). */
+  readonly #prePaths = new Map<string, MediaPath<Track, Stream>>();
+  /** What a path made while ringing told of remote media, for the app once that path is the call's. */
+  readonly #untold = new Map<MediaPath<Track, Stream>, (() => void)[]>();
 
   constructor(options: CallSessionOptions<Track, Stream>) {
     super();
@@ -68,6 +75,7 @@ export class CallSession<
     this.#clock = options.clock ?? systemClock;
     this.#timeouts = { ...DEFAULT_CALL_TIMEOUTS, ...options.timeouts };
     this.#stopLocalTracksOnEnd = options.stopLocalTracksOnEnd ?? true;
+    this.#preconnect = options.preconnect ?? false;
     this.#timers = new Timers(this.#clock, () => this.#log, (callback) => this.#steps.run(callback));
   }
 
@@ -108,16 +116,42 @@ export class CallSession<
     this.#steps.run(() => {
       this.#assert('accept');
       this.#timers.disarm('ring');
-      if (configuration) this.rtcConfiguration = configuration;
       this.#local = localStream.getTracks().map((track) => ({ track, streams: [localStream] }));
-      // The transport exists before call.accept leaves, so the caller's offer always finds it.
-      if (!this.#openPath(true)) {
-        this.#finish('internal_error', 'local', { type: 'call.reject', reason: 'internal_error' });
-        return;
+      // A connection made while ringing has its ICE servers; its senders take the tracks now.
+      const made = this.live();
+      if (made) {
+        for (const { track, streams } of this.#local) made.sendTrack(track, ...streams);
+      } else {
+        if (configuration) this.rtcConfiguration = configuration;
+        // The transport exists before call.accept leaves, so the caller's offer always finds it.
+        if (!this.#openPath(true)) {
+          this.#finish('internal_error', 'local', { type: 'call.reject', reason: 'internal_error' });
+          return;
+        }
       }
       this.#move('accept');
       this.facts.answeredAt = this.#clock.now();
       this.#send({ type: 'call.accept', payload: this.#ids() });
+      if (made) this.#adopt(made);
+      const early = this.#early;
+      this.#early = [];
+      for (const signal of early) this.#handleSignal(signal);
+    });
+  }
+
+  /**
+   * Callee, while ringing (decision 020): make the connection now, on `configuration`, so ICE
+   * and DTLS come up before the click. Its answer reserves a sender per m-section and sends
+   * nothing; accept() puts the tracks on them. Does nothing unless this session pre-connects and
+   * rings with no connection yet.
+   */
+  preconnect(configuration: PeerConfiguration): void {
+    this.#steps.run(() => {
+      if (!this.#preconnect || !allows(this.facts.state, 'preconnect') || this.live()) return;
+      this.rtcConfiguration = configuration;
+      const path = this.#makePath(true, true);
+      if (!path) return;
+      this.path = path;
       const early = this.#early;
       this.#early = [];
       for (const signal of early) this.#handleSignal(signal);
@@ -166,7 +200,7 @@ export class CallSession<
       this.#assert('changeTracks');
       if (this.#local.some((l) => l.track === track)) return;
       this.#local.push({ track, streams: [stream] });
-      this.live()?.addTrack(track, stream);
+      this.#sending()?.addTrack(track, stream);
     });
   }
 
@@ -180,7 +214,7 @@ export class CallSession<
     if (!entry) throw new CallError('invalid_state', 'replaceTrack(): that track is not being sent');
     entry.track = next;
     entry.streams = [stream];
-    const path = this.live();
+    const path = this.#sending();
     if (!path) return;
     if (await path.replaceTrack(current, next)) {
       this.#log.info(`Replaced the local ${next.kind} track`);
@@ -198,7 +232,7 @@ export class CallSession<
     this.#steps.run(() => {
       this.#assert('changeTracks');
       this.#local = this.#local.filter((l) => l.track !== track);
-      this.live()?.removeTrack(track);
+      this.#sending()?.removeTrack(track);
     });
   }
 
@@ -297,7 +331,7 @@ export class CallSession<
 
   /** Descriptions, candidates and hang-ups count only from the peer device. */
   #fromPeer(action: SignalAction, signal: IncomingCallSignal): boolean {
-    if (action !== 'apply' && action !== 'hold' && action !== 'peer_hangup') return true;
+    if (action !== 'apply' && action !== 'early' && action !== 'peer_hangup') return true;
     const from = 'fromDeviceId' in signal.payload ? signal.payload.fromDeviceId : undefined;
     if (from === this.facts.peerDeviceId) return true;
     this.#log.warn(`${signal.type} from device ${from}, not the peer device: ignored`);
@@ -312,6 +346,7 @@ export class CallSession<
       case 'remote_ringing':
         if (signal.type !== 'call.ringing') return;
         this.facts.remoteRinging = true;
+        if (signal.payload.preconnect === true && signal.payload.fromUserId === this.facts.peerUserId) this.#preconnectTo(signal.payload.fromDeviceId);
         this.#emit('remoteRinging', signal.payload.fromDeviceId);
         return;
       case 'remote_accept':
@@ -326,11 +361,19 @@ export class CallSession<
       case 'answered_elsewhere':
         this.#finish('answered_elsewhere', 'remote', null);
         return;
-      case 'hold':
-        // A server that answers on this device's behalf (invite glare) lets the caller's offer race
-        // our accept(); it is applied right after accept().
-        if (this.#early.length < 200) this.#early.push(signal);
+      case 'early':
+        // A connection made while ringing takes it now. Without one (not made yet, or this device
+        // does not pre-connect; a server that answers on this device's behalf in invite glare lets
+        // the caller's offer race our accept()) it is applied right after preconnect() or accept().
+        if (this.live()) this.#apply(signal);
+        else if (this.#early.length < 200) this.#early.push(signal);
         return;
+      case 'preconnect': {
+        if (signal.type !== 'call.offer' && signal.type !== 'call.answer' && signal.type !== 'call.ice') return;
+        const path = this.#prePaths.get(signal.payload.fromDeviceId);
+        if (path && !path.closed && signal.payload.fromUserId === this.facts.peerUserId) this.#applyTo(path, signal);
+        return;
+      }
       case 'apply':
         this.#apply(signal);
         return;
@@ -353,7 +396,7 @@ export class CallSession<
     this.facts.peerDeviceId = e.fromDeviceId;
     this.facts.peerName = e.fromName;
     this.#move('invited');
-    this.#send({ type: 'call.ringing', payload: this.#ids() });
+    this.#send({ type: 'call.ringing', payload: { ...this.#ids(), ...(this.#preconnect ? { preconnect: true } : {}) } });
     this.#timers.arm('ring', this.#timeouts.incomingRingMs, () => this.#finish('no_answer', 'local', null));
   }
 
@@ -364,17 +407,107 @@ export class CallSession<
     }
     this.#timers.disarm('ring');
     this.facts.peerDeviceId = fromDeviceId;
-    if (!this.#openPath(false)) {
+    // The connection made while it rang to the device that answered carries on; the others close.
+    const made = this.#prePaths.get(fromDeviceId);
+    this.#prePaths.delete(fromDeviceId);
+    this.#closePrePaths();
+    if (made && !made.closed) {
+      this.path = made;
+      for (const { track, streams } of this.#local) made.sendTrack(track, ...streams);
+    } else if (!this.#openPath(false)) {
       this.#finish('internal_error', 'local', { type: 'call.hangup', reason: 'internal_error' });
       return;
     }
     this.#move('remote_accept');
     this.facts.answeredAt = this.#clock.now();
+    if (made && !made.closed) this.#adopt(made);
+  }
+
+  /** Caller, while ringing: a connection to the ringing device `deviceId`, with no track on it yet. */
+  #preconnectTo(deviceId: string): void {
+    if (!this.#preconnect || this.#prePaths.has(deviceId) || this.#prePaths.size >= MAX_PRECONNECTED) return;
+    const path = this.#makePath(false, true, deviceId);
+    if (!path) return;
+    const kinds = [...new Set(this.#local.map((l) => l.track.kind))].filter((k): k is 'audio' | 'video' => k === 'audio' || k === 'video');
+    const streams = [...new Set(this.#local.flatMap((l) => l.streams))];
+    if (!path.reserve(kinds, streams)) {
+      path.close();
+      return;
+    }
+    this.#prePaths.set(deviceId, path);
+    this.#log.info(`Pre-connecting to ringing device ${deviceId}`);
+    path.offer();
+  }
+
+  /** A path made while ringing is now the call's: the remote media it told of reaches the app, and the connect timeout runs. */
+  #adopt(path: MediaPath<Track, Stream>): void {
+    const untold = this.#untold.get(path) ?? [];
+    this.#untold.delete(path);
+    for (const tell of untold) tell();
+    path.answered();
+    if (path.link === 'connected') this.#onUp();
+  }
+
+  #closePrePaths(): void {
+    for (const path of this.#prePaths.values()) {
+      this.#untold.delete(path);
+      path.close();
+    }
+    this.#prePaths.clear();
+  }
+
+  /** A path made while ringing that failed before its device answered: gone, and the answer makes a fresh one. */
+  #dropPrePath(path: MediaPath<Track, Stream>, why: string): void {
+    this.#log.info(`The connection made while ringing ${why}; the answer will make a new one`);
+    for (const [deviceId, p] of this.#prePaths) if (p === path) this.#prePaths.delete(deviceId);
+    this.#untold.delete(path);
+    if (this.path === path) this.path = null;
+    path.close();
+  }
+
+  /** The track commands reach the peer connection only once answered: nothing is sent while ringing. */
+  #sending(): MediaPath<Track, Stream> | null {
+    return isAnswered(this.facts.state) ? this.live() : null;
+  }
+
+  /** This path is the answered call's. */
+  #current(path: MediaPath<Track, Stream>): boolean {
+    return path === this.path && isAnswered(this.facts.state);
+  }
+
+  /**
+   * Where a local description or candidate of `path` goes: the answered call's path to its peer;
+   * while ringing, the caller's path to one ringing device (named) or the callee's to the caller.
+   * Null: nowhere (a path that is not, or no longer, this call's).
+   */
+  #route(path: MediaPath<Track, Stream>): { toDeviceId?: string } | null {
+    if (path.closed) return null;
+    if (this.#current(path)) return {};
+    if (this.facts.state === 'ringing' && path === this.path) return {};
+    if (this.facts.state === 'outgoing') {
+      for (const [deviceId, p] of this.#prePaths) if (p === path) return { toDeviceId: deviceId };
+    }
+    return null;
+  }
+
+  /** Remote media of a path made while ringing waits until that path is the answered call's. */
+  #tell(path: MediaPath<Track, Stream>, tell: () => void): void {
+    if (this.#current(path)) {
+      tell();
+      return;
+    }
+    if (path.closed) return;
+    const untold = this.#untold.get(path) ?? [];
+    untold.push(tell);
+    this.#untold.set(path, untold);
   }
 
   #apply(signal: IncomingCallSignal): void {
     const path = this.live();
-    if (!path) return;
+    if (path) this.#applyTo(path, signal);
+  }
+
+  #applyTo(path: MediaPath<Track, Stream>, signal: IncomingCallSignal): void {
     if (signal.type === 'call.offer' || signal.type === 'call.answer') {
       path.applyDescription({ type: signal.type === 'call.offer' ? 'offer' : 'answer', sdp: signal.payload.sdp });
     } else if (signal.type === 'call.ice') {
@@ -382,7 +515,23 @@ export class CallSession<
     }
   }
 
+  /** The answered call's path, made now with the local tracks on it. */
   #openPath(polite: boolean): boolean {
+    const path = this.#makePath(polite, false);
+    if (!path) return false;
+    this.path = path;
+    for (const { track, streams } of this.#local) path.addTrack(track, ...streams);
+    // The caller's first offer is made in this step, not on the negotiationneeded task behind it.
+    if (!polite) path.offer();
+    return true;
+  }
+
+  /**
+   * A media path wired to this session. One made while ringing (`preconnect`) speaks only through
+   * #route() and keeps what it learns of remote media until it is the answered call's (#tell());
+   * if it fails before that, it is dropped, not the call.
+   */
+  #makePath(polite: boolean, preconnect: boolean, toDeviceId?: string): MediaPath<Track, Stream> | null {
     let path: MediaPath<Track, Stream>;
     try {
       path = new MediaPath<Track, Stream>({
@@ -390,43 +539,50 @@ export class CallSession<
         configuration: this.rtcConfiguration,
         refreshConfiguration: this.#refreshConfiguration,
         polite,
-        logger: this.#log,
+        preconnect,
+        logger: toDeviceId ? prefixLogger(this.#log, `[to ${toDeviceId.slice(0, 8)}]`) : this.#log,
         clock: this.#clock,
         timeouts: this.#timeouts,
       });
     } catch (error) {
       this.#log.error(describeError(error), error);
-      return false;
+      return null;
     }
-    this.path = path;
     const step = (fn: () => void) => this.#steps.run(fn);
-    path.on('description', (description) => step(() => this.#onLocalDescription(description)));
-    path.on('candidate', (candidate) => step(() => this.#send({ type: 'call.ice', payload: { ...this.#ids(), candidate } })));
-    path.on('track', (track, streams) => this.#emit('track', track, streams));
-    path.on('remoteStream', (stream) => this.#emit('remoteStream', stream));
-    path.on('transport', (ice, connection) => this.#emit('transport', ice, connection));
-    path.on('up', () => step(() => this.#onUp()));
-    path.on('down', () => step(() => this.facts.state === 'connected' && this.#move('media_down')));
+    path.on('description', (description) => step(() => this.#onLocalDescription(path, description)));
+    path.on('candidate', (candidate) =>
+      step(() => {
+        const route = this.#route(path);
+        if (route) this.#send({ type: 'call.ice', payload: { ...this.#ids(), ...route, candidate } });
+      }),
+    );
+    path.on('track', (track, streams) => this.#tell(path, () => this.#emit('track', track, streams)));
+    path.on('remoteStream', (stream) => this.#tell(path, () => this.#emit('remoteStream', stream)));
+    path.on('transport', (ice, connection) => this.#current(path) && this.#emit('transport', ice, connection));
+    path.on('up', () => step(() => this.#current(path) && this.#onUp()));
+    path.on('down', () => step(() => this.#current(path) && this.facts.state === 'connected' && this.#move('media_down')));
     path.on('giveUp', (diagnosis) =>
-      step(() => this.#finish('connection_failed', 'local', { type: 'call.hangup', reason: 'connection_failed' }, diagnosis)),
+      step(() => {
+        if (this.#current(path)) this.#finish('connection_failed', 'local', { type: 'call.hangup', reason: 'connection_failed' }, diagnosis);
+        else this.#dropPrePath(path, 'gave up');
+      }),
     );
     path.on('negotiationFailed', (error, fatal) =>
       step(() => {
+        if (!this.#current(path)) this.#dropPrePath(path, `could not negotiate (${error.message})`);
         // Before the media path is up nothing works without this negotiation; later, the old one still does.
-        if (fatal) this.#finish('negotiation_failed', 'local', { type: 'call.hangup', reason: 'negotiation_failed' });
+        else if (fatal) this.#finish('negotiation_failed', 'local', { type: 'call.hangup', reason: 'negotiation_failed' });
         else this.#log.warn(`renegotiation failed; keeping the current media: ${error.message}`);
       }),
     );
-    for (const { track, streams } of this.#local) path.addTrack(track, ...streams);
-    // The caller's first offer is made in this step, not on the negotiationneeded task behind it.
-    if (!polite) path.offer();
-    return true;
+    return path;
   }
 
-  #onLocalDescription(description: LocalDescription): void {
-    if (!isAnswered(this.facts.state)) return;
+  #onLocalDescription(path: MediaPath<Track, Stream>, description: LocalDescription): void {
+    const route = this.#route(path);
+    if (!route) return;
     const type = description.type === 'offer' ? 'call.offer' : 'call.answer';
-    this.#send({ type, payload: { ...this.#ids(), sdp: description.sdp } });
+    this.#send({ type, payload: { ...this.#ids(), ...route, sdp: description.sdp } });
   }
 
   #onUp(): void {
@@ -446,6 +602,8 @@ export class CallSession<
     }
     this.#timers.clear();
     this.path?.close();
+    this.#closePrePaths();
+    this.#untold.clear();
     if (this.#stopLocalTracksOnEnd) {
       for (const { track } of this.#local) {
         try {

@@ -45,6 +45,11 @@ export interface MediaPathOptions<Track extends TrackLike, Stream extends Stream
   refreshConfiguration: (() => Promise<PeerConfiguration>) | undefined;
   /** The callee is polite, and holds its tracks until the caller's first offer. */
   polite: boolean;
+  /**
+   * Made while the call rings (decision 020): no connect timeout until answered(), and a callee
+   * answers the first offer ready to send on each m-section with no track (sendTrack() on the click).
+   */
+  preconnect?: boolean;
   logger: Logger;
   clock: Clock;
   timeouts: CallTimeouts;
@@ -68,6 +73,7 @@ export class MediaPath<Track extends TrackLike, Stream extends StreamLike<Track>
   readonly #remoteTracks = new WeakSet<Track>();
   #configuration: PeerConfiguration;
   #wasUp = false;
+  #answered = false;
   #down = false;
   #restarting = false;
 
@@ -84,6 +90,7 @@ export class MediaPath<Track extends TrackLike, Stream extends StreamLike<Track>
       configuration: options.configuration,
       polite: options.polite,
       waitForRemoteOffer: options.polite,
+      reserveOnAnswer: options.polite && options.preconnect === true,
       logger: options.logger,
     });
     this.#transport = transport;
@@ -96,6 +103,17 @@ export class MediaPath<Track extends TrackLike, Stream extends StreamLike<Track>
     transport.on('states', (ice, connection) => this.safeEmit('transport', ice, connection));
     transport.on('link', (link) => this.#onLink(link));
     transport.on('failure', (error) => this.safeEmit('negotiationFailed', error, !this.#wasUp));
+    if (!options.preconnect) this.answered();
+  }
+
+  /**
+   * The call is answered: the connect timeout runs from now, unless the path is up already (a
+   * path made while ringing). Once is enough; later calls do nothing.
+   */
+  answered(): void {
+    if (this.#answered) return;
+    this.#answered = true;
+    if (this.#wasUp || this.closed) return;
     this.#timers.arm('connect', this.#timeouts.connectMs, () => {
       const diagnosis = this.diagnose();
       this.#log.warn(
@@ -147,6 +165,14 @@ export class MediaPath<Track extends TrackLike, Stream extends StreamLike<Track>
   }
   getStats(): Promise<StatsReportLike | null> {
     return this.#transport.getStats();
+  }
+  /** Caller, while ringing: one m-section per kind with no track yet (PeerTransport.reserveSenders()). */
+  reserve(kinds: readonly ('audio' | 'video')[], streams: Stream[]): boolean {
+    return this.#transport.reserveSenders(kinds, streams);
+  }
+  /** A local track on its reserved sender (no renegotiation), or added when there is none. */
+  sendTrack(track: Track, ...streams: Stream[]): void {
+    if (!this.#transport.sendOnReserved(track)) this.#transport.addTrack(track, ...streams);
   }
   /** The first offer, now (PeerTransport.offer()). */
   offer(): void {

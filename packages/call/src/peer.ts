@@ -47,6 +47,12 @@ export interface PeerTransportOptions<Track extends TrackLike, Stream extends St
    * callee offer too (needless glare on every call).
    */
   waitForRemoteOffer?: boolean;
+  /**
+   * Answer the first offer ready to send on every m-section it brings, with no track yet: the
+   * callee's connection made while ringing (decision 020) sends nothing until its tracks go on
+   * those senders on the click (sendOnReserved()), with no renegotiation.
+   */
+  reserveOnAnswer?: boolean;
   logger: Logger;
   /** Remote candidates kept while no remote description is set. Beyond this they are dropped. */
   maxQueuedCandidates?: number;
@@ -84,6 +90,7 @@ export class PeerTransport<
   #negotiating = false;
   #ignoreOffer = false;
   #held: HeldTrack<Track, Stream>[] | null;
+  #reserveOnAnswer: boolean;
   /**
    * Remote tracks that arrived while a remote description was being applied (browsers and werift
    * fire ontrack inside setRemoteDescription), emitted once the answer to it has been sent: what
@@ -101,6 +108,7 @@ export class PeerTransport<
     this.#log = options.logger;
     this.#maxQueued = options.maxQueuedCandidates ?? 200;
     this.#held = options.waitForRemoteOffer ? [] : null;
+    this.#reserveOnAnswer = options.reserveOnAnswer ?? false;
     try {
       this.#pc = options.factory(options.configuration ?? {});
     } catch (error) {
@@ -175,6 +183,36 @@ export class PeerTransport<
       return;
     }
     this.#senders.set(track, this.#pc.addTrack(track, ...streams));
+  }
+
+  /**
+   * Offerer of a connection made while ringing: one m-section per kind, negotiated to send both
+   * ways but with no track, so nothing is sent until sendOnReserved(). Where the implementation has
+   * no addTransceiver(), the tracks will be added (and negotiated) later instead. True when made.
+   */
+  reserveSenders(kinds: readonly ('audio' | 'video')[], streams: Stream[]): boolean {
+    this.#assertOpen('reserveSenders');
+    if (!this.#pc.addTransceiver) return false;
+    for (const kind of kinds) this.#pc.addTransceiver(kind, { direction: 'sendrecv', streams });
+    return true;
+  }
+
+  /**
+   * Puts `track` on a sender negotiated to send that has no track yet (reserveSenders(), or the
+   * callee's reserved answer): it starts sending at once, with no renegotiation. False when there
+   * is no such sender; then addTrack() it.
+   */
+  sendOnReserved(track: Track): boolean {
+    this.#assertOpen('sendOnReserved');
+    if (this.#held || this.#senders.has(track)) return false;
+    const taken = new Set(this.#senders.values());
+    const reserved = this.#pc.getTransceivers?.().find(
+      (t) => !t.stopped && t.direction === 'sendrecv' && t.sender.track === null && !taken.has(t.sender) && t.receiver.track.kind === track.kind && t.sender.replaceTrack,
+    );
+    if (!reserved) return false;
+    this.#senders.set(track, reserved.sender);
+    void reserved.sender.replaceTrack!(track).catch((error: unknown) => this.#log.warn(`Could not send on a reserved transceiver: ${describeError(error)}`));
+    return true;
   }
 
   /**
@@ -421,6 +459,12 @@ export class PeerTransport<
 
   async #answer(): Promise<void> {
     this.#attachHeldTracks();
+    if (this.#reserveOnAnswer) {
+      this.#reserveOnAnswer = false;
+      for (const t of this.#pc.getTransceivers?.() ?? []) {
+        if (!t.stopped && t.sender.track === null && t.direction === 'recvonly') t.direction = 'sendrecv';
+      }
+    }
     try {
       await this.#pc.setLocalDescription();
     } catch (error) {

@@ -80,6 +80,14 @@ export interface CallSessionOptions<Track extends TrackLike, Stream extends Stre
   timeouts?: Partial<CallTimeouts>;
   /** Stop the local tracks this session was given when the call ends. Default true. */
   stopLocalTracksOnEnd?: boolean;
+  /**
+   * Connect while it rings (docs/decisions/020-preconnect-while-ringing.md). As callee: say so in
+   * `call.ringing` and, once preconnect() gives the ICE servers, take the caller's offer while
+   * ringing; as caller: offer to each ringing device whose `call.ringing` says `preconnect`. No
+   * track goes on a sender before the answer (accept() here, `call.accept` there), so nothing is
+   * sent before it; ICE candidates are. Default false: the offer follows the accept (decision 004).
+   */
+  preconnect?: boolean;
 }
 
 export interface StartCallParams<Stream> {

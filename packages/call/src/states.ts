@@ -75,7 +75,12 @@ export function transition(from: CallState, trigger: CallTrigger): CallState {
  * - `end`: the server or the peer ended the call; the payload's reason is the end reason.
  * - `declined_elsewhere`: another device of mine declined; this one stops ringing as declined.
  * - `answered_elsewhere`: another device of mine answered.
- * - `hold`: the caller's offer or candidate overtook our accept (glare merge); kept for accept().
+ * - `early`: the caller's offer or candidate before this device answered: applied to the
+ *   connection made while ringing (preconnect(), decision 020), else kept for accept() (a glare
+ *   merge lets the caller's offer race our accept; a pre-connecting device's connection may not
+ *   be made yet).
+ * - `preconnect`: a ringing callee device's answer or candidate for the caller's connection to it
+ *   made while ringing (decision 020); dropped when there is none for that device.
  * - `apply`: a description or candidate from the peer device, for the peer connection.
  * - `peer_hangup`: the peer device hung up.
  */
@@ -86,7 +91,8 @@ export const SIGNAL_ACTIONS = [
   'end',
   'declined_elsewhere',
   'answered_elsewhere',
-  'hold',
+  'early',
+  'preconnect',
   'apply',
   'peer_hangup',
 ] as const;
@@ -108,14 +114,17 @@ export const ACCEPTS = {
     'call.reject': 'end',
     'call.busy': 'end',
     'call.ended': 'end',
+    'call.answer': 'preconnect',
+    'call.offer': 'preconnect',
+    'call.ice': 'preconnect',
   },
   ringing: {
     'call.answered_elsewhere': 'answered_elsewhere',
     'call.reject': 'declined_elsewhere',
     'call.cancel': 'end',
     'call.ended': 'end',
-    'call.offer': 'hold',
-    'call.ice': 'hold',
+    'call.offer': 'early',
+    'call.ice': 'early',
   },
   // call.cancel: our accept crossed the caller's cancel.
   connecting: { ...ANSWERED, 'call.cancel': 'end' },
@@ -138,16 +147,18 @@ export type CallCommand =
   | 'changeTracks'
   | 'restartIce'
   | 'resume'
-  | 'reportQuality';
+  | 'reportQuality'
+  | 'preconnect';
 
 /**
  * Which commands each state allows. `start`, `accept`, `reject`, `changeTracks` and `restartIce`
- * throw CallError('invalid_state') where refused; `resume` and `reportQuality` quietly do nothing.
+ * throw CallError('invalid_state') where refused; `resume`, `reportQuality` and `preconnect`
+ * quietly do nothing.
  */
 export const COMMANDS = {
   idle: { start: true, changeTracks: true },
   outgoing: { changeTracks: true },
-  ringing: { accept: true, reject: true, changeTracks: true },
+  ringing: { accept: true, reject: true, changeTracks: true, preconnect: true },
   connecting: { changeTracks: true, restartIce: true, resume: true, reportQuality: true },
   connected: { changeTracks: true, restartIce: true, resume: true, reportQuality: true },
   reconnecting: { changeTracks: true, restartIce: true, resume: true, reportQuality: true },

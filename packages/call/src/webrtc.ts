@@ -115,6 +115,8 @@ export interface PeerConnectionLike<
   restartIce(): void;
   /** Browsers: lets a track re-use the m-section a removed track left idle. */
   getTransceivers?(): TransceiverLike<Track>[];
+  /** Browsers: an m-section with no track yet (a connection made while ringing sends nothing). */
+  addTransceiver?(kind: 'audio' | 'video', init: { direction: 'sendrecv'; streams: Stream[] }): TransceiverLike<Track>;
   /** Fresh ICE servers (new TURN credentials) before an ICE restart. Optional: werift has none. */
   setConfiguration?(configuration: PeerConfiguration): void;
   /** Browsers and werift; the engine reads inbound/outbound RTP and the selected pair from it. */

@@ -6,6 +6,9 @@
  * iceConnectionState/connectionState, and "gathering" emits two host candidates and then null.
  * getStats() simulates RTP while connected: each reading, inbound counters grow unless the test
  * stopped delivering `inbound`, and the peer's receiver reports grow unless it stopped `outbound`.
+ * Transceivers are modelled only as far as a connection made while ringing uses them
+ * (addTransceiver() with no track, the m-sections a remote offer brings, replaceTrack onto them):
+ * each is an `a=fake-slot:` line whose track can change without renegotiation.
  */
 import type {
   EventHandler,
@@ -19,6 +22,7 @@ import type {
   SenderLike,
   SessionDescriptionLike,
   TrackEventLike,
+  TransceiverLike,
 } from '../webrtc.ts';
 
 let nextId = 1;
@@ -58,17 +62,35 @@ export function fakeMedia(kind: 'audio' | 'video'): FakeStream {
   return new FakeStream(tracks);
 }
 
+/** An m-section of a transceiver (addTransceiver(), or made by a remote offer): its track changes without renegotiation. */
+interface Slot {
+  mid: string;
+  kind: 'audio' | 'video';
+  direction: string;
+  /** Made by a remote offer and never given a track by addTrack(). */
+  fromRemote: boolean;
+}
+
 class FakeSender implements SenderLike<FakeTrack> {
   track: FakeTrack | null;
-  readonly streamIds: string[];
+  streamIds: string[];
   readonly replaced: (FakeTrack | null)[] = [];
-  constructor(track: FakeTrack, streamIds: string[]) {
+  readonly slot: Slot | undefined;
+  constructor(track: FakeTrack | null, streamIds: string[], slot?: Slot) {
     this.track = track;
     this.streamIds = streamIds;
+    this.slot = slot;
   }
+  /** Set by the connection: a change that needs negotiation (as setStreams() does in browsers). */
+  onNegotiationChange: (() => void) | null = null;
   async replaceTrack(track: FakeTrack | null): Promise<void> {
     this.replaced.push(track);
     this.track = track;
+  }
+  /** Changes the msid the SDP carries: negotiation is needed (replaceTrack() needs none). */
+  setStreams(...streams: FakeStream[]): void {
+    this.streamIds = streams.map((s) => s.id);
+    this.onNegotiationChange?.();
   }
 }
 
@@ -226,7 +248,7 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
         }
         this.#pendingRemote = { ...description };
         this.#setSignaling('have-remote-offer');
-        this.#applyRemoteMedia(description.sdp);
+        this.#applyRemoteMedia(description.sdp, description.type);
       } else {
         if (this.signalingState !== 'have-local-offer' || !this.#pendingLocal) {
           throw domError('InvalidStateError', `remote answer in state ${this.signalingState}`);
@@ -237,7 +259,7 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
         this.#pendingLocal = null;
         this.#negotiated = mediaOf(this.#currentLocal.sdp);
         this.#setSignaling('stable');
-        this.#applyRemoteMedia(description.sdp);
+        this.#applyRemoteMedia(description.sdp, description.type);
         this.#checkNegotiationNeeded();
       }
     });
@@ -258,10 +280,39 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
     });
   }
 
+  addTransceiver(kind: 'audio' | 'video', init: { direction: 'sendrecv'; streams: FakeStream[] }): TransceiverLike<FakeTrack> {
+    this.#record('addTransceiver', [kind, init]);
+    if (this.#closed) throw domError('InvalidStateError', 'closed');
+    const sender = new FakeSender(
+      null,
+      init.streams.map((s) => s.id),
+      { mid: newId('mid-'), kind, direction: init.direction, fromRemote: false },
+    );
+    sender.onNegotiationChange = () => this.#checkNegotiationNeeded();
+    this.#senders.push(sender);
+    this.#checkNegotiationNeeded();
+    return transceiverOf(sender);
+  }
+
+  /** The transceivers of slots (see the header); senders made by addTrack() are not listed. */
+  getTransceivers(): TransceiverLike<FakeTrack>[] {
+    return this.#senders.filter((s) => s.slot).map(transceiverOf);
+  }
+
   addTrack(track: FakeTrack, ...streams: FakeStream[]): FakeSender {
     this.#record('addTrack', [track, ...streams]);
     if (this.#closed) throw domError('InvalidStateError', 'closed');
     if (this.#senders.some((s) => s.track === track)) throw domError('InvalidAccessError', 'track already added');
+    // As in browsers: a transceiver a remote offer made, never used to send, takes the track.
+    const offered = this.#senders.find((s) => s.slot?.fromRemote && s.track === null && s.slot.kind === track.kind);
+    if (offered?.slot) {
+      offered.track = track;
+      offered.streamIds = streams.map((s) => s.id);
+      offered.slot.fromRemote = false;
+      offered.slot.direction = 'sendrecv';
+      this.#checkNegotiationNeeded();
+      return offered;
+    }
     const sender = new FakeSender(
       track,
       streams.map((s) => s.id),
@@ -396,9 +447,10 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
   }
 
   #localMedia(): string {
-    return this.#senders
-      .filter((s) => s.track)
-      .map((s) => `${s.track!.kind} ${s.track!.id} ${s.streamIds[0] ?? '-'}`)
+    const slots = this.#senders.filter((s) => s.slot).map((s) => slotLine(s));
+    return [...slots, ...this.#senders
+      .filter((s) => s.track && !s.slot)
+      .map((s) => `${s.track!.kind} ${s.track!.id} ${s.streamIds[0] ?? '-'}`)]
       .sort()
       .join(',');
   }
@@ -407,13 +459,18 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
     this.#version++;
     const lines = ['v=0', `o=- ${this.id} ${this.#version} IN IP4 127.0.0.1`, `s=fake-${type}`, `a=ice-ufrag:${this.#ufrag}`];
     for (const s of this.#senders) {
-      if (s.track) lines.push(`a=fake-track:${s.track.kind} ${s.track.id} ${s.streamIds[0] ?? '-'}`);
+      if (s.slot) lines.push(`a=fake-slot:${slotLine(s)}`);
+      else if (s.track) lines.push(`a=fake-track:${s.track.kind} ${s.track.id} ${s.streamIds[0] ?? '-'}`);
     }
     return `${lines.join('\r\n')}\r\n`;
   }
 
-  #applyRemoteMedia(sdp: string): void {
+  #applyRemoteMedia(sdp: string, type: 'offer' | 'answer'): void {
     for (const line of sdp.split('\r\n')) {
+      if (line.startsWith('a=fake-slot:')) {
+        this.#applyRemoteSlot(line.slice('a=fake-slot:'.length), type);
+        continue;
+      }
       if (!line.startsWith('a=fake-track:')) continue;
       const [kind, trackId, streamId] = line.slice('a=fake-track:'.length).split(' ');
       if (!trackId || this.remoteTracks.has(trackId)) continue;
@@ -431,6 +488,32 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
       }
       this.ontrack?.({ track, streams });
     }
+  }
+
+  /** A remote m-section: an offer's makes a receive-only transceiver here; one that sends gives a remote track (once per m-section). */
+  #applyRemoteSlot(line: string, type: 'offer' | 'answer'): void {
+    const [mid = '', kind, streamId, direction = ''] = line.split(' ');
+    const trackKind = kind === 'video' ? 'video' : 'audio';
+    if (type === 'offer' && !this.#senders.some((s) => s.slot?.mid === mid)) {
+      const sender = new FakeSender(null, [], { mid, kind: trackKind, direction: 'recvonly', fromRemote: true });
+      sender.onNegotiationChange = () => this.#checkNegotiationNeeded();
+      this.#senders.push(sender);
+    }
+    const key = `slot:${mid}`;
+    if (!direction.startsWith('send') || this.remoteTracks.has(key)) return;
+    const track = new FakeTrack(trackKind);
+    this.remoteTracks.set(key, track);
+    const streams: FakeStream[] = [];
+    if (streamId && streamId !== '-') {
+      let stream = this.#remoteStreams.get(streamId);
+      if (!stream) {
+        stream = new FakeStream([], streamId);
+        this.#remoteStreams.set(streamId, stream);
+      }
+      stream.addTrack(track);
+      streams.push(stream);
+    }
+    this.ontrack?.({ track, streams });
   }
 
   #gather(): void {
@@ -463,11 +546,30 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
   }
 }
 
+function slotLine(s: FakeSender): string {
+  return `${s.slot!.mid} ${s.slot!.kind} ${s.streamIds[0] ?? '-'} ${s.slot!.direction}`;
+}
+
+function transceiverOf(sender: FakeSender): TransceiverLike<FakeTrack> {
+  const slot = sender.slot!;
+  return {
+    sender,
+    receiver: { track: { kind: slot.kind, stop: () => undefined } },
+    get direction() {
+      return slot.direction;
+    },
+    set direction(direction: string) {
+      slot.direction = direction;
+    },
+    stopped: false,
+  };
+}
+
 function mediaOf(sdp: string): string {
   return sdp
     .split('\r\n')
-    .filter((l) => l.startsWith('a=fake-track:'))
-    .map((l) => l.slice('a=fake-track:'.length))
+    .filter((l) => l.startsWith('a=fake-track:') || l.startsWith('a=fake-slot:'))
+    .map((l) => l.slice(l.indexOf(':') + 1))
     .sort()
     .join(',');
 }

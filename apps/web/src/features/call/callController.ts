@@ -54,6 +54,11 @@ export interface CallControllerOptions {
   watchdog?: Partial<WatchdogOptions>;
   /** From the first remote frames to raising the camera to its full size (localMedia.ts FULL_VIDEO_AFTER_MS). */
   fullVideoAfterMs?: number;
+  /**
+   * Connect calls while they ring (decision 020; the server may still refuse it: CALL_PRECONNECT).
+   * Default true: ICE and DTLS are up by the Answer click, and no media leaves before it.
+   */
+  preconnect?: boolean;
 }
 
 /**
@@ -95,6 +100,7 @@ export class CallController {
       ...(options.statsIntervalMs !== undefined ? { statsIntervalMs: options.statsIntervalMs } : {}),
       ...(options.qualityReportMs !== undefined ? { qualityReportMs: options.qualityReportMs } : {}),
       ...(options.watchdog ? { watchdog: options.watchdog } : {}),
+      preconnect: options.preconnect ?? true,
     });
     this.#local = new LocalMedia({
       media: this.#media,
