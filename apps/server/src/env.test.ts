@@ -15,6 +15,13 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ PARLEY_DEMO_USERS: '0' }).demoUsers).toBe(false);
   });
 
+  it('lets ringing devices pre-connect unless CALL_PRECONNECT turns it off', () => {
+    expect(loadConfig({}).calls.preconnect).toBe(true);
+    expect(loadConfig({ CALL_PRECONNECT: '0' }).calls.preconnect).toBe(false);
+    expect(loadConfig({ CALL_PRECONNECT: 'false' }).calls.preconnect).toBe(false);
+    expect(loadConfig({ CALL_PRECONNECT: 'yes' }).calls.preconnect).toBe(true);
+  });
+
   it('selects PostgreSQL from DATABASE_URL', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/parley' }).database).toEqual({ kind: 'postgres', url: 'postgres://u:p@db:5432/parley' });
   });
@@ -28,6 +35,7 @@ describe('configuration from the environment', () => {
     ['PARLEY_DEMO_USERS', 'maybe'],
     ['PARLEY_ORIGINS', 'not a url'],
     ['SESSION_TTL_HOURS', '0'],
+    ['CALL_PRECONNECT', 'sometimes'],
   ])('refuses %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}: .*got "${value}"`));

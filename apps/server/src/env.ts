@@ -106,6 +106,7 @@ export const EnvSchema = z.object({
   CALL_RECONNECT_GRACE_S: z.coerce.number().min(0.5).max(300).default(10),
   CALL_INVITES_PER_MINUTE: z.coerce.number().int().min(1).max(10_000).default(20),
   CALL_UNANSWERED_ENTRIES_PER_10_MIN: z.coerce.number().int().min(1).max(10_000).default(10),
+  CALL_PRECONNECT: bool.default(true),
   STUN_URLS: z.string().default('stun:stun.l.google.com:19302'),
   TURN_URLS: z.string().default(''),
   TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -202,6 +203,12 @@ export interface Config {
     invitesPerMinute: number;
     /** History entries for unanswered calls one caller may add to one callee's conversation per 10 minutes. */
     unansweredPer10Min: number;
+    /**
+     * CALL_PRECONNECT: while a call rings, the caller's device may negotiate with each callee device
+     * whose call.ringing said `preconnect` (docs/decisions/020-preconnect-while-ringing.md); off,
+     * every signal waits for the answer.
+     */
+    preconnect: boolean;
   };
   ice: IceSettings;
   /** auto: use TURN_URLS, else start coturn when installed; off: never start coturn; external: TURN_URLS only. */
@@ -277,6 +284,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, argv: string
       reconnectGraceMs: e.CALL_RECONNECT_GRACE_S * 1000,
       invitesPerMinute: e.CALL_INVITES_PER_MINUTE,
       unansweredPer10Min: e.CALL_UNANSWERED_ENTRIES_PER_10_MIN,
+      preconnect: e.CALL_PRECONNECT,
     },
     ice: {
       stunUrls: splitUrls(e.STUN_URLS),

@@ -129,6 +129,10 @@ describe(`protocol fuzz (fast-check, seed ${SEED})`, () => {
   it('every socket event: a typed answer for each payload, bad_request whenever the schema refuses it', async () => {
     const ids = fc.oneof(fc.uuid(), fc.constantFrom(noorId, fuzzerId, throwawayId, danaNoorConversation, fuzzNoorConversation));
     const callBase = { callId: fc.uuid(), deviceId: fc.constantFrom('fuzz-device', 'another-device') };
+    /** Decision 020's optional fields: a ringing device that pre-connects, a signal named for one device. */
+    const optional = <T extends Record<string, fc.Arbitrary<unknown>>>(fields: T, extra: Record<string, fc.Arbitrary<unknown>>) =>
+      fc.record({ ...fields, ...extra }, { requiredKeys: Object.keys(fields) as (keyof T & string)[] });
+    const toDevice = { toDeviceId: fc.constantFrom('fuzz-device', 'another-device', 'noor-device') };
     const sdp = fc.constantFrom('v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n', 'garbage', 'v=0');
     const candidate = fc.record({ candidate: fc.constantFrom('candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host', ''), sdpMid: fc.constantFrom('0', null), sdpMLineIndex: fc.constantFrom(0, null) });
     const quality = fc.record({ path: fc.constantFrom('direct', 'relay'), protocol: fc.constantFrom('udp', 'tcp', 'tls'), rttMs: fc.constantFrom(12, null), lossPct: fc.constantFrom(0, null) });
@@ -140,13 +144,13 @@ describe(`protocol fuzz (fast-check, seed ${SEED})`, () => {
       'presence.subscribe': { schema: PresenceSubscription, template: fc.record({ userIds: fc.array(ids, { minLength: 1, maxLength: 3 }) }) },
       'presence.unsubscribe': { schema: PresenceSubscription, template: fc.record({ userIds: fc.array(ids, { minLength: 1, maxLength: 3 }) }) },
       'call.invite': { schema: CALL_CLIENT_SCHEMAS['call.invite'], template: fc.record({ ...callBase, toUserId: ids, kind: fc.constantFrom('audio', 'video') }) },
-      'call.ringing': { schema: CALL_CLIENT_SCHEMAS['call.ringing'], template: fc.record(callBase) },
+      'call.ringing': { schema: CALL_CLIENT_SCHEMAS['call.ringing'], template: optional(callBase, { preconnect: fc.boolean() }) },
       'call.accept': { schema: CALL_CLIENT_SCHEMAS['call.accept'], template: fc.record(callBase) },
       'call.reject': { schema: CALL_CLIENT_SCHEMAS['call.reject'], template: fc.record({ ...callBase, reason: fc.constantFrom('declined', 'busy', 'media_failed', 'internal_error') }) },
       'call.cancel': { schema: CALL_CLIENT_SCHEMAS['call.cancel'], template: fc.record({ ...callBase, reason: fc.constantFrom('cancelled', 'no_answer') }) },
-      'call.offer': { schema: CALL_CLIENT_SCHEMAS['call.offer'], template: fc.record({ ...callBase, sdp }) },
-      'call.answer': { schema: CALL_CLIENT_SCHEMAS['call.answer'], template: fc.record({ ...callBase, sdp }) },
-      'call.ice': { schema: CALL_CLIENT_SCHEMAS['call.ice'], template: fc.record({ ...callBase, candidate: fc.option(candidate, { nil: null }) }) },
+      'call.offer': { schema: CALL_CLIENT_SCHEMAS['call.offer'], template: optional({ ...callBase, sdp }, toDevice) },
+      'call.answer': { schema: CALL_CLIENT_SCHEMAS['call.answer'], template: optional({ ...callBase, sdp }, toDevice) },
+      'call.ice': { schema: CALL_CLIENT_SCHEMAS['call.ice'], template: optional({ ...callBase, candidate: fc.option(candidate, { nil: null }) }, toDevice) },
       'call.hangup': { schema: CALL_CLIENT_SCHEMAS['call.hangup'], template: fc.record({ ...callBase, reason: fc.constantFrom('user_hangup', 'media_failed') }) },
       'call.resume': { schema: CALL_CLIENT_SCHEMAS['call.resume'], template: resume },
       'call.stats': { schema: CALL_CLIENT_SCHEMAS['call.stats'], template: fc.record({ ...callBase, quality }) },

@@ -9,7 +9,7 @@ import { InMemoryScheduler } from './call-scheduler.ts';
 
 // Every expectation below is written out by hand from docs/decisions/004-call-lifecycle.md.
 
-const cfg = { ringTimeoutMs: 45_000, reconnectGraceMs: 10_000 };
+const cfg = { ringTimeoutMs: 45_000, reconnectGraceMs: 10_000, preconnect: true };
 const T = 1_800_000_000_000;
 const alex = { userId: 'u-alex', deviceId: 'a1' };
 const dana1 = { userId: 'u-dana', deviceId: 'd1' };
@@ -109,6 +109,98 @@ describe('the call lifecycle, state by state', () => {
     expect(run(answered, { type: 'relay', from: alex, event: 'call.answer', body: { sdp: 'v=0 a' } }).emits).toEqual([
       { to: { device: dana2 }, event: 'call.answer', payload: { callId: 'c1', fromUserId: 'u-alex', fromDeviceId: 'a1', sdp: 'v=0 a' } },
     ]);
+  });
+
+  describe('pre-connecting while it rings (docs/decisions/020-preconnect-while-ringing.md)', () => {
+    const off = { ...cfg, preconnect: false };
+    const rang = (from: typeof alex, preconnect: boolean, c: ActiveCall = ringing, config = cfg) => step(c, { type: 'ringing', from, preconnect }, T, config);
+    const relay = (from: typeof alex, to?: string, event: 'call.offer' | 'call.answer' | 'call.ice' = 'call.offer'): CallEvent => ({
+      type: 'relay',
+      from,
+      event,
+      body: event === 'call.ice' ? { candidate: null } : { sdp: 'v=0 x' },
+      ...(to !== undefined ? { to } : {}),
+    });
+    // Dana's d1 pre-connects; d2 only rings.
+    const preconnecting: ActiveCall = { ...ringing, preconnected: ['d1'], rev: 2 };
+    const notAnswered = { code: 'conflict', message: 'The call has not been answered yet' };
+
+    it('a device that says preconnect is recorded once and the caller is told it may offer to it', () => {
+      const out = rang(dana1, true);
+      expect(out.call).toEqual(preconnecting);
+      expect(out.emits).toEqual([{ to: { device: alex }, event: 'call.ringing', payload: { callId: 'c1', fromUserId: 'u-dana', fromDeviceId: 'd1', preconnect: true } }]);
+      expect(out.effects).toEqual([{ type: 'log', event: 'call.ringing', fields: { callId: 'c1', from: 'u-dana', device: 'd1', to: 'u-alex', preconnect: true } }]);
+      // Ringing again changes nothing stored; a second device joins the list.
+      const again = rang(dana1, true, preconnecting);
+      expect(again.call).toBe(preconnecting);
+      expect(again.emits[0]!.payload).toMatchObject({ preconnect: true });
+      expect(rang(dana2, true, preconnecting).call).toEqual({ ...ringing, preconnected: ['d1', 'd2'], rev: 3 });
+    });
+
+    it('a device that does not ask, or a server with CALL_PRECONNECT off, rings as before: nothing recorded, no preconnect to the caller', () => {
+      for (const out of [rang(dana1, false), rang(dana1, true, ringing, off)]) {
+        expect(out.call).toBe(ringing);
+        expect(out.emits).toEqual([{ to: { device: alex }, event: 'call.ringing', payload: { callId: 'c1', fromUserId: 'u-dana', fromDeviceId: 'd1' } }]);
+        expect(out.effects).toEqual([{ type: 'log', event: 'call.ringing', fields: { callId: 'c1', from: 'u-dana', device: 'd1', to: 'u-alex' } }]);
+      }
+    });
+
+    it("the caller's offer, answer and candidates go to the one pre-connecting device it names, and that device's go to the caller", () => {
+      const offer = run(preconnecting, relay(alex, 'd1'));
+      expect(offer.call).toBe(preconnecting);
+      expect(offer.emits).toEqual([{ to: { device: dana1 }, event: 'call.offer', payload: { callId: 'c1', fromUserId: 'u-alex', fromDeviceId: 'a1', sdp: 'v=0 x' } }]);
+      expect(offer.effects).toEqual([{ type: 'log', event: 'call.offer', fields: { callId: 'c1', from: 'u-alex', to: 'u-dana', targets: 1, preconnect: true } }]);
+      const ice = run(preconnecting, relay(alex, 'd1', 'call.ice'));
+      expect(ice.emits).toEqual([{ to: { device: dana1 }, event: 'call.ice', payload: { callId: 'c1', fromUserId: 'u-alex', fromDeviceId: 'a1', candidate: null } }]);
+      expect(ice.effects).toEqual([{ type: 'log', event: 'call.ice', fields: { callId: 'c1', from: 'u-alex', to: 'u-dana', preconnect: true }, level: 'debug' }]);
+
+      const answer = run(preconnecting, relay(dana1, undefined, 'call.answer'));
+      expect(answer.emits).toEqual([{ to: { device: alex }, event: 'call.answer', payload: { callId: 'c1', fromUserId: 'u-dana', fromDeviceId: 'd1', sdp: 'v=0 x' } }]);
+      expect(answer.effects).toEqual([{ type: 'log', event: 'call.answer', fields: { callId: 'c1', from: 'u-dana', to: 'u-alex', targets: 1, preconnect: true } }]);
+      // Naming the calling device is the same; naming anyone else is not.
+      expect(run(preconnecting, relay(dana1, 'a1', 'call.ice')).emits).toEqual([
+        { to: { device: alex }, event: 'call.ice', payload: { callId: 'c1', fromUserId: 'u-dana', fromDeviceId: 'd1', candidate: null } },
+      ]);
+      expect(run(preconnecting, relay(dana1, 'd2', 'call.ice')).refusal).toEqual(notAnswered);
+    });
+
+    it('everything else still waits for the answer', () => {
+      const refused = (out: Step) => ({ refusal: out.refusal, emits: out.emits, call: out.call });
+      // To a device that only rings, and from the caller without naming a device.
+      expect(refused(run(preconnecting, relay(alex, 'd2')))).toEqual({ refusal: notAnswered, emits: [], call: preconnecting });
+      expect(refused(run(preconnecting, relay(alex, 'd9')))).toEqual({ refusal: notAnswered, emits: [], call: preconnecting });
+      expect(refused(run(preconnecting, relay(alex)))).toEqual({ refusal: notAnswered, emits: [], call: preconnecting });
+      // From a device that only rings: it is not part of the call yet.
+      expect(run(preconnecting, relay(dana2)).refusal).toEqual({ code: 'forbidden', message: 'This device is not part of the call' });
+      expect(run(preconnecting, relay(noor, 'd1')).refusal).toEqual({ code: 'forbidden', message: 'You are not part of this call' });
+      // Another device of the caller cannot sign for the calling one.
+      expect(run(preconnecting, relay({ userId: 'u-alex', deviceId: 'a2' }, 'd1')).refusal?.code).toBe('forbidden');
+      // With CALL_PRECONNECT off (say, on the node that handles this one), a recorded device is refused too.
+      expect(step(preconnecting, relay(alex, 'd1'), T, off).refusal).toEqual(notAnswered);
+      expect(step(preconnecting, relay(dana1), T, off).refusal).toEqual(notAnswered);
+      // Only relays: a pre-connecting device is not bound, so it cannot hang up or report stats.
+      expect(run(preconnecting, { type: 'hangup', from: dana1, reason: 'user_hangup' }).refusal?.code).toBe('forbidden');
+    });
+
+    it('once answered, a signal named for a device that did not answer is refused; the bound peer, named or not, gets it', () => {
+      // d1 pre-connected, d2 answered: a candidate the caller trickled to d1 must never reach d2.
+      const answeredElsewhere: ActiveCall = { ...answered, preconnected: ['d1'] };
+      expect(run(answeredElsewhere, relay(alex, 'd1', 'call.ice'))).toEqual({
+        call: answeredElsewhere,
+        emits: [],
+        effects: [],
+        refusal: { code: 'conflict', message: 'That device did not answer the call' },
+      });
+      // The pre-connecting device that lost is out of the call.
+      expect(run(answeredElsewhere, relay(dana1)).refusal).toEqual({ code: 'forbidden', message: 'This device is not part of the call' });
+      const toD2 = [{ to: { device: dana2 }, event: 'call.ice', payload: { callId: 'c1', fromUserId: 'u-alex', fromDeviceId: 'a1', candidate: null } }];
+      expect(run(answeredElsewhere, relay(alex, 'd2', 'call.ice')).emits).toEqual(toD2);
+      expect(run(answeredElsewhere, relay(alex, undefined, 'call.ice')).emits).toEqual(toD2);
+      expect(run(answeredElsewhere, relay(alex, undefined, 'call.ice')).effects).toEqual([{ type: 'log', event: 'call.ice', fields: { callId: 'c1', from: 'u-alex', to: 'u-dana' }, level: 'debug' }]);
+      // The callee names the caller's device, or nothing.
+      expect(run(answered, relay(dana2, 'a1')).emits).toHaveLength(1);
+      expect(run(answered, relay(dana2, 'd1')).refusal?.code).toBe('conflict');
+    });
   });
 
   it('a decline on one device declines on all, and is recorded', () => {

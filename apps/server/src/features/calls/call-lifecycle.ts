@@ -9,19 +9,23 @@ import { deviceKey } from './call-types.ts';
  * live in memory or in Redis, and its tests need no server (docs/decisions/004-call-lifecycle.md).
  */
 
-const refuse = (code: ErrorCode, message: string): Rule => ({ refuse: { code, message } });
+const refuse = (code: ErrorCode, message: string): { refuse: Refusal } => ({ refuse: { code, message } });
 const IGNORE = 'ignore' as const;
 
 // ---- who may send what, checked before the phase table ----
 
-type Sender = 'party' | 'callee' | 'caller_device' | 'bound';
+/**
+ * `signalling`: the bound devices and, while the call rings, the callee devices that pre-connect
+ * (their call.ringing said `preconnect`, decision 020).
+ */
+type Sender = 'party' | 'callee' | 'caller_device' | 'bound' | 'signalling';
 /** Events from a device of a known call: which devices may send them. */
 const SENDERS: Partial<Record<CallEventType, { who: Sender; message: string }>> = {
   ringing: { who: 'callee', message: 'Only the callee rings' },
   accept: { who: 'callee', message: 'Only the callee can answer' },
   reject: { who: 'callee', message: 'Only the callee can decline' },
   cancel: { who: 'caller_device', message: 'Only the calling device can cancel' },
-  relay: { who: 'bound', message: 'This device is not part of the call' },
+  relay: { who: 'signalling', message: 'This device is not part of the call' },
   stats: { who: 'bound', message: 'This device is not part of the call' },
   hangup: { who: 'bound', message: 'This device is not part of the call' },
   resume: { who: 'party', message: 'You are not part of this call' },
@@ -30,6 +34,9 @@ const SENDERS: Partial<Record<CallEventType, { who: Sender; message: string }>> 
 const isParty = (c: ActiveCall, d: Device) => d.userId === c.caller.userId || d.userId === c.callee.userId;
 const isBound = (c: ActiveCall, d: Device) =>
   (d.userId === c.caller.userId && d.deviceId === c.caller.deviceId) || (d.userId === c.callee.userId && d.deviceId === c.callee.deviceId);
+const isCallerDevice = (c: ActiveCall, d: Device) => d.userId === c.caller.userId && d.deviceId === c.caller.deviceId;
+const preconnects = (c: ActiveCall, deviceId: string | undefined): deviceId is string => deviceId !== undefined && (c.preconnected ?? []).includes(deviceId);
+const isPreconnecting = (c: ActiveCall, d: Device) => c.phase === 'ringing' && d.userId === c.callee.userId && preconnects(c, d.deviceId);
 
 function senderRefusal(c: ActiveCall, type: CallEventType, from: Device): Refusal | undefined {
   if (!isParty(c, from)) return { code: 'forbidden', message: 'You are not part of this call' };
@@ -38,8 +45,9 @@ function senderRefusal(c: ActiveCall, type: CallEventType, from: Device): Refusa
   const ok =
     rule.who === 'party' ||
     (rule.who === 'callee' && from.userId === c.callee.userId) ||
-    (rule.who === 'caller_device' && from.userId === c.caller.userId && from.deviceId === c.caller.deviceId) ||
-    (rule.who === 'bound' && isBound(c, from));
+    (rule.who === 'caller_device' && isCallerDevice(c, from)) ||
+    (rule.who === 'bound' && isBound(c, from)) ||
+    (rule.who === 'signalling' && (isBound(c, from) || isPreconnecting(c, from)));
   return ok ? undefined : { code: 'forbidden', message: rule.message };
 }
 
@@ -52,6 +60,7 @@ type Row = { [T in CallEventType]: Handler<T> | Rule };
 
 const NO_CALL = refuse('not_found', 'No such call (it may have ended)');
 const NOT_ANSWERED = refuse('conflict', 'The call has not been answered yet');
+const NOT_THE_PEER = refuse('conflict', 'That device did not answer the call');
 const ALREADY_ANSWERED = refuse('conflict', 'The call was already answered: hang up instead');
 const ID_IN_USE = refuse('conflict', 'This call id is already in use');
 
@@ -84,7 +93,7 @@ export const ACCEPTS: { none: typeof NONE; ringing: Row; accepted: Row } = {
     accept: answered,
     reject: rejected,
     cancel: cancelled,
-    relay: NOT_ANSWERED,
+    relay: preconnectRelayed,
     stats: NOT_ANSWERED,
     hangup: NOT_ANSWERED,
     resume: NOT_ANSWERED,
@@ -140,7 +149,9 @@ const log = (event: string, callId: string, fields: Record<string, unknown>, lev
   fields: { callId, ...fields },
   ...(level ? { level } : {}),
 });
-const callerDevice = (c: ActiveCall): Target => ({ device: { userId: c.caller.userId, deviceId: c.caller.deviceId! } });
+const callerDeviceOf = (c: ActiveCall): Device => ({ userId: c.caller.userId, deviceId: c.caller.deviceId! });
+const callerDevice = (c: ActiveCall): Target => ({ device: callerDeviceOf(c) });
+const refused = (c: ActiveCall, refusal: Refusal): Step => ({ call: c, emits: [], effects: [], refusal });
 const from = (callId: string, d: Device) => ({ callId, fromUserId: d.userId, fromDeviceId: d.deviceId });
 const next = (c: ActiveCall, patch: Partial<ActiveCall>): ActiveCall => ({ ...c, ...patch, rev: c.rev + 1 });
 
@@ -232,11 +243,15 @@ function rebuilt(e: EventOf<'rebuild'>, now: number): Step {
   };
 }
 
-function ringingToCaller(c: ActiveCall, e: EventOf<'ringing'>): Step {
+/** A callee device rings; one that pre-connects (and may: CALL_PRECONNECT) is recorded, once, and the caller is told so. */
+function ringingToCaller(c: ActiveCall, e: EventOf<'ringing'>, _now: number, cfg: LifecycleConfig): Step {
+  const preconnect = e.preconnect && cfg.preconnect;
+  const fields = { from: e.from.userId, device: e.from.deviceId, to: c.caller.userId, ...(preconnect ? { preconnect } : {}) };
+  const call = preconnect && !preconnects(c, e.from.deviceId) ? next(c, { preconnected: [...(c.preconnected ?? []), e.from.deviceId] }) : c;
   return {
-    call: c,
-    emits: [{ to: callerDevice(c), event: 'call.ringing', payload: from(c.id, e.from) }],
-    effects: [log('call.ringing', c.id, { from: e.from.userId, device: e.from.deviceId, to: c.caller.userId })],
+    call,
+    emits: [{ to: callerDevice(c), event: 'call.ringing', payload: { ...from(c.id, e.from), ...(preconnect ? { preconnect } : {}) } }],
+    effects: [log('call.ringing', c.id, fields)],
   };
 }
 
@@ -292,14 +307,36 @@ function peerDevice(c: ActiveCall, d: Device): { userId: string; deviceId: strin
 }
 const boundPeer = (c: ActiveCall, d: Device): Device => peerDevice(c, d) as Device;
 
-function relayed(c: ActiveCall, e: EventOf<'relay'>): Step {
-  const to = boundPeer(c, e.from);
-  const fields = { from: e.from.userId, to: to.userId, targets: 1 };
+/** An offer, answer or candidate to one device; the log line has ids only, never SDP or candidates. */
+function relayTo(c: ActiveCall, e: EventOf<'relay'>, to: Device, extra: { preconnect?: true } = {}): Step {
+  const ice = e.event === 'call.ice';
   return {
     call: c,
     emits: [{ to: { device: to }, event: e.event, payload: { ...from(c.id, e.from), ...e.body } as Emit['payload'] }],
-    effects: [e.event === 'call.ice' ? log('call.ice', c.id, { from: e.from.userId, to: to.userId }, 'debug') : log(e.event, c.id, fields)],
+    effects: [log(e.event, c.id, { from: e.from.userId, to: to.userId, ...(ice ? {} : { targets: 1 }), ...extra }, ice ? 'debug' : undefined)],
   };
+}
+
+/**
+ * Answered: only between the two bound devices. A signal named for another device is refused, so
+ * a candidate the caller trickled to a pre-connecting device that did not answer never reaches the one that did.
+ */
+function relayed(c: ActiveCall, e: EventOf<'relay'>): Step {
+  const to = boundPeer(c, e.from);
+  if (e.to !== undefined && e.to !== to.deviceId) return refused(c, NOT_THE_PEER.refuse);
+  return relayTo(c, e, to);
+}
+
+/**
+ * Ringing (decision 020): the calling device and a pre-connecting callee device it names in
+ * `toDeviceId`, both ways. Anything else waits for the answer, as does everything with CALL_PRECONNECT off.
+ */
+function preconnectRelayed(c: ActiveCall, e: EventOf<'relay'>, _now: number, cfg: LifecycleConfig): Step {
+  if (!cfg.preconnect) return refused(c, NOT_ANSWERED.refuse);
+  if (isCallerDevice(c, e.from) && preconnects(c, e.to)) return relayTo(c, e, { userId: c.callee.userId, deviceId: e.to }, { preconnect: true });
+  const toCaller = e.to === undefined || e.to === c.caller.deviceId;
+  if (isPreconnecting(c, e.from) && toCaller) return relayTo(c, e, callerDeviceOf(c), { preconnect: true });
+  return refused(c, NOT_ANSWERED.refuse);
 }
 
 function measured(c: ActiveCall, e: EventOf<'stats'>, now: number): Step {

@@ -145,6 +145,57 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
     drop(a, d1, d2, n);
   });
 
+  it('pre-connecting while it rings: the caller signals only the ringing device it names; after another device answers, a signal named for the first is refused', async () => {
+    const a = await device('alex');
+    const d1 = await device('dana');
+    const d2 = await device('dana');
+    const callId = randomUUID();
+    const invited = Promise.all([nextEvent(d1.socket, 'call.invite'), nextEvent(d2.socket, 'call.invite')]);
+    await a.emit('call.invite', { callId, toUserId: ids.dana, kind: 'video' });
+    await invited;
+    // d1 pre-connects (CALL_PRECONNECT is on by default); d2 only rings.
+    const ringing = nextEvent(a.socket, 'call.ringing');
+    expect(await d1.emit('call.ringing', { callId, preconnect: true })).toEqual({ ok: true });
+    expect(await ringing).toEqual({ callId, fromUserId: ids.dana, fromDeviceId: d1.deviceId, preconnect: true });
+    const plain = nextEvent(a.socket, 'call.ringing');
+    await d2.emit('call.ringing', { callId });
+    expect(await plain).toEqual({ callId, fromUserId: ids.dana, fromDeviceId: d2.deviceId });
+    expect((await s.calls.registry.get(callId))?.preconnected).toEqual([d1.deviceId]);
+
+    const offer = nextEvent(d1.socket, 'call.offer');
+    expect(await a.emit('call.offer', { callId, toDeviceId: d1.deviceId, sdp: 'v=0 pre-offer' })).toEqual({ ok: true });
+    expect(await offer).toEqual({ callId, fromUserId: ids.alex, fromDeviceId: a.deviceId, sdp: 'v=0 pre-offer' });
+    const answer = nextEvent(a.socket, 'call.answer');
+    expect(await d1.emit('call.answer', { callId, sdp: 'v=0 pre-answer' })).toEqual({ ok: true });
+    expect(await answer).toEqual({ callId, fromUserId: ids.dana, fromDeviceId: d1.deviceId, sdp: 'v=0 pre-answer' });
+    const candidate = { candidate: 'candidate:1 1 udp 1 192.0.2.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 };
+    const ice = nextEvent(d1.socket, 'call.ice');
+    expect(await a.emit('call.ice', { callId, toDeviceId: d1.deviceId, candidate })).toEqual({ ok: true });
+    expect(await ice).toMatchObject({ callId, candidate });
+    // Nothing for the device that only rings, in either direction, and nothing unnamed from the caller.
+    expect(await a.emit('call.offer', { callId, toDeviceId: d2.deviceId, sdp: 'v=0' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await a.emit('call.offer', { callId, sdp: 'v=0' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await d2.emit('call.ice', { callId, candidate })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+
+    // d2 answers: the call is bound to it, and d1's pre-connection is over.
+    const accepted = nextEvent(a.socket, 'call.accept');
+    await d2.emit('call.accept', { callId });
+    await accepted;
+    expect(await a.emit('call.ice', { callId, toDeviceId: d1.deviceId, candidate })).toMatchObject({ ok: false, error: { code: 'conflict', message: 'That device did not answer the call' } });
+    expect(await d1.emit('call.ice', { callId, candidate })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const toD2 = nextEvent(d2.socket, 'call.offer');
+    expect(await a.emit('call.offer', { callId, toDeviceId: d2.deviceId, sdp: 'v=0 offer' })).toEqual({ ok: true });
+    expect((await toD2).sdp).toBe('v=0 offer');
+
+    await a.emit('call.hangup', { callId, reason: 'user_hangup' });
+    await flush(d1, d2);
+    expect(d1.rec.of('call.offer').map((e) => e.sdp)).toEqual(['v=0 pre-offer']);
+    expect(d1.rec.of('call.ice')).toHaveLength(1);
+    expect(d2.rec.of('call.offer').map((e) => e.sdp)).toEqual(['v=0 offer']);
+    expect(d2.rec.of('call.ice')).toEqual([]);
+    drop(a, d1, d2);
+  });
+
   it('a decline on one device stops all of them and tells the caller', async () => {
     const a = await device('alex');
     const d1 = await device('dana');
@@ -372,5 +423,32 @@ describe('call lifecycle on the server (socket.io clients only)', () => {
     expect(await a.emit('call.cancel', { callId, reason: 'cancelled' })).toEqual({ ok: true });
     expect(await s.calls.count()).toBe(0);
     drop(a, d);
+  });
+});
+
+describe('CALL_PRECONNECT=0', () => {
+  let s: TestServer;
+  afterAll(async () => s?.close());
+
+  it('the caller never hears preconnect and every signal waits for the answer, as before decision 020', async () => {
+    s = await startTestServer({ env: { CALL_PRECONNECT: '0' } });
+    const [alex, dana] = [await s.login('admin@example.com'), await s.login('doctor@example.com')];
+    const danaId = (await s.request('GET', '/api/me', { cookie: dana })).body.user.id;
+    const a = await s.connect(alex, { deviceId: 'alex-1' });
+    const d = await s.connect(dana, { deviceId: 'dana-1' });
+    const emit = (socket: TestSocket, deviceId: string, event: string, p: object) => (socket.emitWithAck as (e: string, p: unknown) => Promise<any>)(event, { deviceId, ...p });
+    const callId = randomUUID();
+    const invited = nextEvent(d, 'call.invite');
+    await emit(a, 'alex-1', 'call.invite', { callId, toUserId: danaId, kind: 'audio' });
+    await invited;
+    const ringing = nextEvent(a, 'call.ringing');
+    await emit(d, 'dana-1', 'call.ringing', { callId, preconnect: true });
+    expect(await ringing).toEqual({ callId, fromUserId: danaId, fromDeviceId: 'dana-1' });
+    expect((await s.calls.registry.get(callId))?.preconnected).toBeUndefined();
+    expect(await emit(a, 'alex-1', 'call.offer', { callId, toDeviceId: 'dana-1', sdp: 'v=0' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await emit(d, 'dana-1', 'call.offer', { callId, sdp: 'v=0' })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    await emit(a, 'alex-1', 'call.cancel', { callId, reason: 'cancelled' });
+    a.disconnect();
+    d.disconnect();
   });
 });

@@ -47,7 +47,7 @@ export class CallManager {
     deps: CallDeps = {},
   ) {
     const c = ctx.config.calls;
-    this.config = { ringTimeoutMs: c.ringTimeoutMs, reconnectGraceMs: c.reconnectGraceMs, invitesPerMinute: c.invitesPerMinute };
+    this.config = { ringTimeoutMs: c.ringTimeoutMs, reconnectGraceMs: c.reconnectGraceMs, preconnect: c.preconnect, invitesPerMinute: c.invitesPerMinute };
     this.clock = deps.clock ?? systemClock;
     this.registry = deps.registry ?? new InMemoryCallRegistry();
     this.scheduler = deps.scheduler ?? new InMemoryScheduler(this.clock, (err, timer) => log.error({ err, timer }, 'call timer failed'));
@@ -116,8 +116,8 @@ export class CallManager {
     throw new AppError('conflict', 'You are already in a call');
   }
 
-  ringing(from: Device, callId: string): Promise<object> {
-    return this.apply(callId, () => ({ type: 'ringing', from }));
+  ringing(from: Device, callId: string, preconnect: boolean): Promise<object> {
+    return this.apply(callId, () => ({ type: 'ringing', from, preconnect }));
   }
 
   async accept(from: Device, callId: string): Promise<object> {

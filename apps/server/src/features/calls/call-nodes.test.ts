@@ -142,4 +142,39 @@ describe('calls across two nodes sharing Redis', () => {
     onA.socket.disconnect();
     dana.socket.disconnect();
   });
+
+  it('pre-connecting while it rings: the device list lives in Redis, so the caller on one node and the pre-connecting device on the other signal each other', async () => {
+    // Noor calls (Alex's invites are counted by the test above).
+    const caller = await device('noor', a);
+    const pre = await device('dana', b);
+    const other = await device('dana', a);
+    const callId = randomUUID();
+    const rings = [nextEvent(pre.socket, 'call.invite'), nextEvent(other.socket, 'call.invite')];
+    expect(await caller.emit('call.invite', { callId, toUserId: ids.dana, kind: 'video' })).toEqual({ ok: true });
+    await Promise.all(rings);
+    const ringing = nextEvent(caller.socket, 'call.ringing');
+    expect(await pre.emit('call.ringing', { callId, preconnect: true })).toEqual({ ok: true });
+    expect(await ringing).toMatchObject({ fromDeviceId: pre.deviceId, preconnect: true });
+    expect((await a.calls.registry.get(callId))?.preconnected).toEqual([pre.deviceId]);
+
+    // Node A reads the list node B wrote; the offer crosses to B, the answer back to A.
+    const offer = nextEvent(pre.socket, 'call.offer');
+    expect(await caller.emit('call.offer', { callId, toDeviceId: pre.deviceId, sdp: 'v=0\r\n' })).toEqual({ ok: true });
+    expect(await offer).toMatchObject({ callId, fromDeviceId: caller.deviceId, sdp: 'v=0\r\n' });
+    const answer = nextEvent(caller.socket, 'call.answer');
+    expect(await pre.emit('call.answer', { callId, sdp: 'v=0\r\na' })).toEqual({ ok: true });
+    expect(await answer).toMatchObject({ callId, fromDeviceId: pre.deviceId });
+    expect(await caller.emit('call.offer', { callId, toDeviceId: other.deviceId, sdp: 'v=0\r\n' })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+
+    // The other device answers on A: B's device is out, and a signal named for it is refused.
+    const accepted = nextEvent(caller.socket, 'call.accept');
+    expect(await other.emit('call.accept', { callId })).toEqual({ ok: true });
+    await accepted;
+    expect(await caller.emit('call.ice', { callId, toDeviceId: pre.deviceId, candidate: null })).toMatchObject({ ok: false, error: { code: 'conflict' } });
+    expect(await pre.emit('call.ice', { callId, candidate: null })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const hangup = nextEvent(other.socket, 'call.hangup');
+    expect(await caller.emit('call.hangup', { callId, reason: 'user_hangup' })).toEqual({ ok: true });
+    await hangup;
+    for (const d of [caller, pre, other]) d.socket.disconnect();
+  });
 });

@@ -9,7 +9,7 @@ import { InMemoryCallRegistry, type CallRegistry, type ResumeClaim } from './cal
 import type { ActiveCall } from './call-types.ts';
 
 const log = pino({ level: 'silent' });
-const CFG = { ringTimeoutMs: 45_000, reconnectGraceMs: 10_000 };
+const CFG = { ringTimeoutMs: 45_000, reconnectGraceMs: 10_000, preconnect: true };
 
 function ringing(callerId: string, calleeId: string, id = randomUUID()): ActiveCall {
   return {

@@ -47,13 +47,13 @@ export function registerCallSocket(realtime: Realtime, calls: CallManager): void
     realtime.on(event, schema, (socket, p) => serial(socket, () => handler(p, me(socket, p.deviceId), socket)));
 
   on('call.invite', CallInvite, (p, from, socket) => calls.invite(from, socket.data.name, p));
-  on('call.ringing', CallRinging, (p, from) => calls.ringing(from, p.callId));
+  on('call.ringing', CallRinging, (p, from) => calls.ringing(from, p.callId, p.preconnect ?? false));
   on('call.accept', CallAccept, (p, from) => calls.accept(from, p.callId));
   on('call.reject', CallReject, (p, from) => calls.handle(p.callId, { type: 'reject', from, reason: p.reason }));
   on('call.cancel', CallCancel, (p, from) => calls.handle(p.callId, { type: 'cancel', from, reason: p.reason }));
-  on('call.offer', CallOffer, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.offer', body: { sdp: p.sdp } }));
-  on('call.answer', CallAnswer, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.answer', body: { sdp: p.sdp } }));
-  on('call.ice', CallIce, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.ice', body: { candidate: p.candidate } }));
+  on('call.offer', CallOffer, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.offer', body: { sdp: p.sdp }, to: p.toDeviceId }));
+  on('call.answer', CallAnswer, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.answer', body: { sdp: p.sdp }, to: p.toDeviceId }));
+  on('call.ice', CallIce, (p, from) => calls.handle(p.callId, { type: 'relay', from, event: 'call.ice', body: { candidate: p.candidate }, to: p.toDeviceId }));
   on('call.hangup', CallHangup, (p, from) => calls.handle(p.callId, { type: 'hangup', from, reason: p.reason }));
   on('call.resume', CallResume, (p, from) => calls.resume(from, p));
   on('call.stats', CallStats, (p, from) => calls.handle(p.callId, { type: 'stats', from, quality: p.quality }));

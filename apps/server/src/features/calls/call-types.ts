@@ -31,6 +31,12 @@ export interface ActiveCall {
   quality?: CallQuality;
   /** Callee devices that were sent the invite; one that connects while it rings gets it then. */
   invited?: string[];
+  /**
+   * Callee devices whose call.ringing said `preconnect` while the server allowed it: while the call
+   * rings, the caller's device and each of these exchange offers, answers and candidates
+   * (docs/decisions/020-preconnect-while-ringing.md).
+   */
+  preconnected?: string[];
   /** A device already reported the call connected (the set-up time counts the first report only). */
   setupMeasured?: boolean;
   /** Bumped on every write: the registry's compare-and-set checks it. */
@@ -40,6 +46,8 @@ export interface ActiveCall {
 export interface LifecycleConfig {
   ringTimeoutMs: number;
   reconnectGraceMs: number;
+  /** CALL_PRECONNECT: ringing devices may pre-connect with the caller's device. */
+  preconnect: boolean;
 }
 
 /** A timer a call needs; one id per (kind, call, device), so scheduling it again moves it. */
@@ -106,11 +114,12 @@ export type CallEvent =
     }
   | { type: 'callee_busy'; from: Device; callId: string; kind: CallKind; calleeId: string; targets: number }
   | { type: 'rebuild'; from: Device; callId: string; kind: CallKind; caller: Required<Party>; callee: Required<Party>; answeredAt: number }
-  | { type: 'ringing'; from: Device }
+  | { type: 'ringing'; from: Device; preconnect: boolean }
   | { type: 'accept'; from: Device; otherDevices: number }
   | { type: 'reject'; from: Device; reason: CallReject['reason'] }
   | { type: 'cancel'; from: Device; reason: CallCancel['reason'] }
-  | { type: 'relay'; from: Device; event: RelayEvent; body: RelayBody }
+  /** `to`: the payload's toDeviceId, the one device the signal is for. */
+  | { type: 'relay'; from: Device; event: RelayEvent; body: RelayBody; to?: string }
   | { type: 'stats'; from: Device; quality: CallQuality }
   | { type: 'hangup'; from: Device; reason: CallHangup['reason'] }
   | { type: 'resume'; from: Device }
