@@ -19,6 +19,7 @@ import {
   incomingCall,
   livePeerConnections,
   placeCall,
+  rtpBytes,
   signedInDevice,
   sentEvents,
   sleep,
@@ -202,11 +203,24 @@ describe('call outcomes', () => {
     await placeCall(admin, 'video');
     await Promise.all([incomingCall(doctor).dialog.waitFor(), incomingCall(doctor2).dialog.waitFor()]);
 
+    // Both ringing devices connect with the caller while they ring (decision 020): one connection
+    // per device on the caller, ICE and DTLS up, and not one byte of media either way before the click.
+    const connected = async (page: Page) => (await livePeerConnections(page)).filter((c) => c.connectionState === 'connected').length;
+    await expect.poll(() => connected(admin), { timeout: 10_000, message: 'the caller connected with both ringing devices' }).toBe(2);
+    await expect.poll(() => Promise.all([connected(doctor), connected(doctor2)]), { timeout: 10_000 }).toEqual([1, 1]);
+    await sleep(1_000);
+    for (const [name, page] of [['admin', admin], ['doctor', doctor], ['doctor-2', doctor2]] as const) {
+      const bytes = await rtpBytes(page);
+      console.log(`[outcome] while ringing, ${name}: ${bytes.connections} connection(s), ${bytes.sent} B of media sent, ${bytes.received} B received`);
+      expect(bytes, `${name} sent or received media before anyone answered`).toMatchObject({ sent: 0, received: 0 });
+    }
+
     await incomingCall(doctor2).answer.click();
     await incomingCall(doctor).dialog.waitFor({ state: 'hidden', timeout: 5_000 });
     await Promise.all([waitConnected(admin), waitConnected(doctor2)]);
     await expectMediaBothWays('answered elsewhere', { name: 'admin', page: admin }, { name: 'doctor-2', page: doctor2 }, 'video');
     expect(await livePeerConnections(doctor), 'the device that did not answer holds no connection').toHaveLength(0);
+    expect(await livePeerConnections(admin), 'the caller let go of its connection to the device that did not answer').toHaveLength(1);
     expect(await incomingCall(doctor).dialog.count(), 'the device that did not answer still shows the dialog').toBe(0);
 
     await hangUpAndWait(admin, doctor2);

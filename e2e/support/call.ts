@@ -203,6 +203,22 @@ export async function livePeerConnections(page: Page): Promise<PeerConnectionInf
   });
 }
 
+/** RTP payload bytes sent and received so far over `page`'s live connections (getStats outbound-rtp / inbound-rtp). */
+export async function rtpBytes(page: Page): Promise<{ sent: number; received: number; connections: number }> {
+  return page.evaluate(async () => {
+    const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== 'closed');
+    let sent = 0;
+    let received = 0;
+    for (const pc of pcs) {
+      (await pc.getStats()).forEach((s: { type: string; bytesSent?: number; bytesReceived?: number }) => {
+        if (s.type === 'outbound-rtp') sent += s.bytesSent ?? 0;
+        if (s.type === 'inbound-rtp') received += s.bytesReceived ?? 0;
+      });
+    }
+    return { sent, received, connections: pcs.length };
+  });
+}
+
 export interface InboundRates {
   /** Live (not closed) RTCPeerConnections measured. */
   peerConnections: number;

@@ -18,6 +18,12 @@ import { Id, type Ack } from './common.ts';
  *
  * Why: SDP (with the caller's candidates and fingerprints) goes to the one device that answered,
  * never to every ringing device, and each call has exactly one RTCPeerConnection per side.
+ *
+ * Pre-connecting (docs/decisions/020-preconnect-while-ringing.md, CALL_PRECONNECT): a ringing
+ * device whose call.ringing says `preconnect` gets the caller's offer while it rings (the caller
+ * names it in `toDeviceId`) and answers it; ICE and DTLS come up before the click with no track on
+ * any sender. Its accept then needs no offer or answer after it. Devices that do not say so get the
+ * sequence above.
  * The caller's engine starts negotiating only when `call.accept` arrives; the callee's engine
  * attaches its media to its first answer, so the first negotiation has no glare.
  * After `call.accept`, offers and answers may flow either way (perfect negotiation: the caller
