@@ -209,6 +209,11 @@ describe('call outcomes', () => {
     await expect.poll(() => connected(admin), { timeout: 10_000, message: 'the caller connected with both ringing devices' }).toBe(2);
     await expect.poll(() => Promise.all([connected(doctor), connected(doctor2)]), { timeout: 10_000 }).toEqual([1, 1]);
     await sleep(1_000);
+    // Each ringing device shows its own camera (decision 021); nothing of it is sent.
+    for (const page of [doctor, doctor2]) {
+      const preview = incomingCall(page).dialog.getByLabel('Your camera');
+      await expect.poll(() => preview.evaluate((v: HTMLVideoElement) => v.videoWidth), { timeout: 5_000, message: 'the camera preview shows frames' }).toBeGreaterThan(0);
+    }
     for (const [name, page] of [['admin', admin], ['doctor', doctor], ['doctor-2', doctor2]] as const) {
       const bytes = await rtpBytes(page);
       console.log(`[outcome] while ringing, ${name}: ${bytes.connections} connection(s), ${bytes.sent} B of media sent, ${bytes.received} B received`);

@@ -200,7 +200,8 @@ export class CallSession<
       this.#assert('changeTracks');
       if (this.#local.some((l) => l.track === track)) return;
       this.#local.push({ track, streams: [stream] });
-      this.#sending()?.addTrack(track, stream);
+      // A sender reserved for it while ringing takes it without renegotiation (decision 020).
+      this.#sending()?.sendTrack(track, stream);
     });
   }
 

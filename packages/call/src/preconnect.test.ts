@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CallSession, type CallEnd, type IncomingCallSignal, type OutgoingCallSignal } from './call.ts';
 import type { CallState } from './states.ts';
 import { ManualClock, RecordingLogger } from './testing/clock.ts';
-import type { FakePeerConnection} from './testing/fake-peer-connection.ts';
-import { FakeTrack, fakeMedia, fakePeerConnectionFactory, settle, type FakeStream } from './testing/fake-peer-connection.ts';
+import { FakeStream, FakeTrack, fakeMedia, fakePeerConnectionFactory, settle, type FakePeerConnection } from './testing/fake-peer-connection.ts';
 
 const ALICE = crypto.randomUUID();
 const BOB = crypto.randomUUID();
@@ -245,6 +244,22 @@ describe('connecting while it rings', () => {
     await settle();
     expect(phone.ends).toEqual([{ reason: 'user_hangup', by: 'remote' }]);
     expect(toPhone.closed && phone.fakes.last().closed).toBe(true);
+  });
+
+  it('a track added after the answer takes the sender reserved for its kind, with no renegotiation', async () => {
+    const { alice, phone } = await ringingCall({ tablet: false });
+    for (const pc of [alice.fakes.last(), phone.fakes.last()]) pc.connect();
+    await settle();
+    const bobMedia = fakeMedia('video');
+    const [microphone, camera] = bobMedia.getTracks();
+    // Answered with the camera alone (a preview's), the microphone joins a moment later.
+    phone.session.accept(new FakeStream([camera!]));
+    phone.session.addTrack(microphone!, bobMedia);
+    await settle(30);
+    expect(phone.fakes.last().senders.map((s) => s.track?.kind).sort()).toEqual(['audio', 'video']);
+    expect(phone.fakes.last().callsOf('addTrack')).toHaveLength(0);
+    expect(phone.sent('call.offer')).toHaveLength(0);
+    expect(alice.sent('call.offer')).toHaveLength(1);
   });
 
   it('answered before the connection is up: the connect timeout starts at the answer', async () => {

@@ -9,9 +9,9 @@ import { useCallState } from './useCall.ts';
  * short notice about a call that ended before it was answered here ("Missed call").
  */
 export function CallLayer({ controller }: { controller: CallController }) {
-  const { call, microphones, cameras } = useCallState(controller);
+  const { call, microphones, cameras, ringPreview } = useCallState(controller);
   if (!call) return null;
-  const devices = { microphones, cameras };
+  const devices = { microphones, cameras, ringPreview };
 
   if (call.direction === 'incoming' && !call.answered) {
     if (!call.end) return <IncomingCallDialog key={call.key} controller={controller} call={call} devices={devices} />;

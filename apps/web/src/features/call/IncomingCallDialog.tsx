@@ -2,12 +2,13 @@ import { useCallback, useEffect, useRef } from 'react';
 import { Avatar } from '../../components/Avatar.tsx';
 import type { CallController, CallSnapshot, CallView } from './callController.ts';
 import { DevicePickers } from './DevicePickers.tsx';
+import { StreamVideo } from './MediaElements.tsx';
 import { PhoneIcon, VideoIcon } from './icons.tsx';
 
 interface IncomingCallDialogProps {
   controller: CallController;
   call: CallView;
-  devices: Pick<CallSnapshot, 'microphones' | 'cameras'>;
+  devices: Pick<CallSnapshot, 'microphones' | 'cameras' | 'ringPreview'>;
 }
 
 /** A call ringing on this device: who, what kind, Answer or Decline, and which devices to answer with. */
@@ -45,6 +46,16 @@ export function IncomingCallDialog({ controller, call, devices }: IncomingCallDi
           </p>
         </div>
       </div>
+
+      {call.kind === 'video' && (
+        <div className="incoming-call-preview">
+          {call.preview && <StreamVideo className="incoming-call-preview-video" stream={call.preview} label="Your camera" muted />}
+          <label className="incoming-call-preview-toggle">
+            <input type="checkbox" checked={devices.ringPreview} onChange={(e) => controller.setRingPreview(e.currentTarget.checked)} disabled={call.answering} />
+            Show my camera while a call rings
+          </label>
+        </div>
+      )}
 
       <DevicePickers
         microphones={devices.microphones}

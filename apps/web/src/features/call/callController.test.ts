@@ -59,7 +59,15 @@ afterEach(async () => {
 let n = 0;
 async function side(
   who: keyof typeof users,
-  o: { media?: FakeMediaAccess; connectMs?: number; statsIntervalMs?: number; watchdog?: { stallMs: number; oneWayMs: number }; fullVideoAfterMs?: number } = {},
+  o: {
+    media?: FakeMediaAccess;
+    connectMs?: number;
+    statsIntervalMs?: number;
+    watchdog?: { stallMs: number; oneWayMs: number };
+    fullVideoAfterMs?: number;
+    ringPreview?: boolean;
+    pageVisible?: () => boolean;
+  } = {},
 ): Promise<Side> {
   const deviceId = `${who}-${++n}`;
   const socket = await server.connect(users[who].cookie, { deviceId });
@@ -95,6 +103,8 @@ async function side(
     ...(o.statsIntervalMs ? { statsIntervalMs: o.statsIntervalMs } : {}),
     ...(o.watchdog ? { watchdog: o.watchdog } : {}),
     ...(o.fullVideoAfterMs ? { fullVideoAfterMs: o.fullVideoAfterMs } : {}),
+    ...(o.ringPreview !== undefined ? { ringPreview: o.ringPreview } : {}),
+    ...(o.pageVisible ? { pageVisible: o.pageVisible } : {}),
   });
   controller.start();
   const s = { who, deviceId, socket, sent, media, pcs, tones, log, controller };
@@ -408,6 +418,118 @@ describe('CallController on the real server', () => {
       expect(first?.readyState).toBe('ended');
       expect(second).toMatchObject({ kind: 'audio', deviceId: 'mic-2', readyState: 'live' });
       expect(call(dana).localStream?.getTracks()).toEqual([second]);
+    });
+  });
+
+  // Alex calls in these, so Dana's invite cap (CALL_INVITES_PER_MINUTE) is not used up for the tests after them.
+  describe('the camera while a video call rings', () => {
+    const allowed = () => Object.assign(fakeMediaAccess(), { allowed: true });
+    const kinds = (c: MediaStreamConstraints) => [c.audio ? 'audio' : null, c.video ? 'video' : null].filter(Boolean).join('+');
+
+    it('shows the camera while it rings, and the answer keeps that camera and asks only for the microphone', async () => {
+      const alex = await side('alex');
+      const noor = await side('noor', { media: allowed() });
+      await alex.controller.startCall(peer('noor'), 'video');
+      await until(() => !!snap(noor).call?.preview, "Noor's preview");
+      expect(noor.media.requests.map(kinds)).toEqual(['video']);
+      const camera = noor.media.tracks[0]!;
+      expect(call(noor).preview?.getTracks()).toEqual([camera]);
+      expect(call(noor).phase).toBe('ringing');
+      expect(snap(noor).cameras.selected).toBe('video-default');
+
+      await noor.controller.answer();
+      // call.accept left with the camera alone; the microphone joins the call when it is in hand.
+      expect(noor.media.requests.map(kinds)).toEqual(['video', 'audio']);
+      await until(() => call(noor).localStream?.getTracks().length === 2, 'the answer, with the microphone');
+      expect(call(noor).preview).toBeNull();
+      expect(call(noor).localStream?.getTracks().map((t) => t.kind).sort()).toEqual(['audio', 'video']);
+      expect(call(noor).localStream?.getTracks()).toContain(camera);
+      expect(camera.readyState).toBe('live');
+      await until(() => alex.pcs.instances.length > 0 && noor.sent.includes('call.accept'), 'accepted');
+      lastPc(alex).connect();
+      lastPc(noor).connect();
+      await until(() => call(alex).phase === 'connected' && call(noor).phase === 'connected', 'both connected');
+      alex.controller.hangup();
+      await until(() => call(noor).end !== null, 'the end');
+      expect(camera.readyState).toBe('ended');
+    });
+
+    it('never on an audio call, a hidden page, a camera not allowed yet, or when turned off; those answer as before', async () => {
+      const cases: [string, Parameters<typeof side>[1], 'audio' | 'video'][] = [
+        ['audio call', { media: allowed() }, 'audio'],
+        ['hidden page', { media: allowed(), pageVisible: () => false }, 'video'],
+        ['camera not allowed yet', {}, 'video'],
+        ['turned off', { media: allowed(), ringPreview: false }, 'video'],
+      ];
+      for (const [what, options, kind] of cases) {
+        const alex = await side('alex');
+        const noor = await side('noor', options);
+        await alex.controller.startCall(peer('noor'), kind);
+        await until(() => snap(noor).call?.phase === 'ringing', `Noor ringing (${what})`);
+        await sleep(50);
+        expect(noor.media.requests, what).toEqual([]);
+        expect(call(noor).preview, what).toBeNull();
+        await noor.controller.answer();
+        expect(noor.media.requests.map(kinds), what).toEqual([kind === 'video' ? 'audio+video' : 'audio']);
+        await until(() => snap(alex).call?.answered === true, `answered (${what})`);
+        alex.controller.hangup();
+        await until(() => call(noor).end !== null, `the end (${what})`);
+        for (const s of sides.splice(0)) {
+          s.controller.stop();
+          s.socket.disconnect();
+        }
+        await sleep(50);
+      }
+    });
+
+    it('goes out when the call stops ringing here: answered elsewhere, declined, or turned off', async () => {
+      const alex = await side('alex');
+      const noor = await side('noor', { media: allowed() });
+      const noor2 = await side('noor', { media: allowed() });
+      await alex.controller.startCall(peer('noor'), 'video');
+      await until(() => !!snap(noor).call?.preview && !!snap(noor2).call?.preview, 'both previews');
+      await noor2.controller.answer();
+      // Answered elsewhere closes the dialog at once.
+      await until(() => snap(noor).call === null, 'answered elsewhere');
+      expect(noor.media.tracks.every((t) => t.readyState === 'ended')).toBe(true);
+      await until(() => snap(alex).call?.answered === true, 'answered');
+      alex.controller.hangup();
+      await until(() => call(noor2).end !== null, 'the end');
+      await sleep(400);
+
+      await alex.controller.startCall(peer('noor'), 'video');
+      await until(() => snap(noor).call?.phase === 'ringing' && !!snap(noor).call?.preview && !!snap(noor2).call?.preview, 'both previews again');
+      noor.controller.setRingPreview(false);
+      expect(call(noor).preview).toBeNull();
+      expect(snap(noor).ringPreview).toBe(false);
+      noor2.controller.decline();
+      await until(() => call(alex).end !== null, 'declined');
+      expect([...noor.media.tracks, ...noor2.media.tracks].every((t) => t.readyState === 'ended')).toBe(true);
+    });
+
+    it('a microphone that fails once answered with the preview camera ends the call as media_failed, and both say why', async () => {
+      const alex = await side('alex');
+      const media = allowed();
+      const noor = await side('noor', { media });
+      await alex.controller.startCall(peer('noor'), 'video');
+      await until(() => !!snap(noor).call?.preview, "Noor's preview");
+      media.fail.microphone = 'NotReadableError';
+      await noor.controller.answer();
+      await until(() => snap(noor).call?.end != null || snap(noor).call === null, 'the end on Noor');
+      await until(() => call(alex).end !== null, 'the end on Alex');
+      expect(call(alex).end?.reason).toBe('media_failed');
+      expect(media.tracks.every((t) => t.readyState === 'ended')).toBe(true);
+    });
+
+    it('a preview camera that died is not used: the answer asks for both again', async () => {
+      const alex = await side('alex');
+      const noor = await side('noor', { media: allowed() });
+      await alex.controller.startCall(peer('noor'), 'video');
+      await until(() => !!snap(noor).call?.preview, "Noor's preview");
+      noor.media.tracks[0]!.readyState = 'ended';
+      await noor.controller.answer();
+      expect(noor.media.requests.map(kinds)).toEqual(['video', 'audio+video']);
+      expect(call(noor).localStream?.getTracks().every((t) => t.readyState === 'live')).toBe(true);
     });
   });
 

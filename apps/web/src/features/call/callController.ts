@@ -20,7 +20,7 @@ import type { ActiveCall, CallPeer, CallSnapshot, CallView, DevicePicker } from 
 import { listDevices, selectedDevice, type DeviceLists, type DeviceOption } from './devices.ts';
 import { closesAtOnce, DIAGNOSIS_DETAIL, END_DISPLAY_MS, endText } from './endReasons.ts';
 import { LocalMedia } from './localMedia.ts';
-import { acquireCallMedia, deviceIdOf, listen, stopStream, tracksOf, type DeviceChoice, type MediaAccess } from './media.ts';
+import { acquireCallMedia, audioConstraints, describeMediaError, deviceIdOf, listen, stopStream, tracksOf, type DeviceChoice, type MediaAccess } from './media.ts';
 import { oneWayText, poorConnectionText } from './quality.ts';
 import { getRtcConfiguration } from './rtcConfig.ts';
 import { silentTones, type Tone, type TonePlayer } from './tones.ts';
@@ -59,6 +59,23 @@ export interface CallControllerOptions {
    * Default true: ICE and DTLS are up by the Answer click, and no media leaves before it.
    */
   preconnect?: boolean;
+  /**
+   * Show this device's camera while a video call rings (LocalMedia.preview()). Default: the
+   * person's last choice on this device (localStorage `parley:ringPreview`), else on.
+   */
+  ringPreview?: boolean;
+  /** The page is on screen: a preview starts only then. Default `document.visibilityState === 'visible'`. */
+  pageVisible?: () => boolean;
+}
+
+const RING_PREVIEW_KEY = 'parley:ringPreview';
+
+function storedRingPreview(): boolean {
+  try {
+    return globalThis.localStorage?.getItem(RING_PREVIEW_KEY) !== 'off';
+  } catch {
+    return true;
+  }
 }
 
 /**
@@ -75,13 +92,15 @@ export class CallController {
   readonly #tones: TonePlayer;
   readonly #log: Logger;
   readonly #endDisplayMs: number;
+  #ringPreview: boolean;
+  readonly #pageVisible: () => boolean;
   readonly #listeners = new Set<() => void>();
   readonly #choice: DeviceChoice = { microphoneId: null, cameraId: null };
   #offs: (() => void)[] = [];
   #active: ActiveCall | null = null;
   #nextKey = 1;
   #devices: DeviceLists = { microphones: [], cameras: [] };
-  #snapshot: CallSnapshot = { call: null, microphones: { options: [], selected: null }, cameras: { options: [], selected: null } };
+  #snapshot: CallSnapshot = { call: null, microphones: { options: [], selected: null }, cameras: { options: [], selected: null }, ringPreview: true };
 
   constructor(options: CallControllerOptions) {
     this.#media = options.media;
@@ -89,6 +108,8 @@ export class CallController {
     this.#tones = options.tones ?? silentTones;
     this.#log = prefixLogger(options.logger ?? browserCallLogger(), '[Call]');
     this.#endDisplayMs = options.endDisplayMs ?? END_DISPLAY_MS;
+    this.#ringPreview = options.ringPreview ?? storedRingPreview();
+    this.#pageVisible = options.pageVisible ?? (() => typeof document === 'undefined' || document.visibilityState === 'visible');
     this.#agent = new CallAgent<MediaStreamTrack, MediaStream>({
       deviceId: options.deviceId,
       channel: options.socket,
@@ -179,6 +200,14 @@ export class CallController {
     stopStream(record.pendingAudioOnly);
     record.pendingAudioOnly = null;
     this.#publish();
+    const preview = record.preview;
+    record.preview = null;
+    const camera = tracksOf(preview, 'video').find((t) => t.readyState === 'live');
+    if (camera) {
+      await this.#answerWithCamera(record, camera);
+      return;
+    }
+    stopStream(preview);
     const media = await acquireCallMedia(this.#media, record.call.kind, this.#choice);
     record.answering = false;
     if (record.call.phase !== 'ringing') {
@@ -257,7 +286,28 @@ export class CallController {
   selectCamera(deviceId: string): Promise<void> {
     this.#choice.cameraId = deviceId || null;
     this.#publish();
+    const record = this.#active;
+    if (record?.preview) return this.#local.movePreview(record);
     return this.#local.switchDevice('video');
+  }
+
+  /** Whether this device shows its camera while a video call rings; remembered on this device. */
+  get ringPreview(): boolean {
+    return this.#ringPreview;
+  }
+
+  /** Turns the camera preview of ringing video calls on or off, for the call ringing now too. */
+  setRingPreview(on: boolean): void {
+    this.#ringPreview = on;
+    try {
+      globalThis.localStorage?.setItem(RING_PREVIEW_KEY, on ? 'on' : 'off');
+    } catch {
+      // Private mode without storage: the choice lasts for this page.
+    }
+    const record = this.#active;
+    if (record && !on) this.#local.stopPreview(record);
+    if (record && on) void this.#local.preview(record);
+    this.#publish();
   }
 
   /** Lists microphones and cameras again (labels appear once a permission was granted). */
@@ -279,7 +329,8 @@ export class CallController {
   #onIncoming(call: Call): void {
     const known = this.#resolvePeer(call.peerUserId);
     const peer: CallPeer = { id: call.peerUserId, name: call.peerName || known?.name || 'Someone', seed: known?.seed ?? call.peerUserId };
-    this.#track(call, peer);
+    const record = this.#track(call, peer);
+    if (this.#ringPreview && this.#pageVisible()) void this.#local.preview(record);
     this.refreshDevices();
   }
 
@@ -291,6 +342,7 @@ export class CallController {
       peer,
       video: call.kind === 'video',
       localStream: null,
+      preview: null,
       pendingAudioOnly: null,
       answering: false,
       cameraBusy: false,
@@ -346,6 +398,41 @@ export class CallController {
       stopStream(stream);
       this.#publish();
     }
+  }
+
+  /**
+   * The camera of the preview runs already (LocalMedia.preview): answer with it at once, and the
+   * microphone joins when the browser hands it over (both were allowed before, so that is only its
+   * start-up; the caller's media is on its way meanwhile). A microphone that fails then ends the
+   * call as `media_failed`, as an answer without one would have.
+   */
+  async #answerWithCamera(record: ActiveCall, camera: MediaStreamTrack): Promise<void> {
+    const stream = this.#media.createStream([camera]);
+    const microphone = this.#media.getUserMedia({ audio: audioConstraints(this.#choice) });
+    record.answering = false;
+    await this.#acceptWith(record, stream);
+    let audio: MediaStream;
+    try {
+      audio = await microphone;
+    } catch (error) {
+      if (record.end || record.call.phase === 'ended') return;
+      record.endDetail = describeMediaError(error, 'microphone');
+      this.#log.warn(`No microphone for the answered call: ${record.endDetail}`);
+      record.call.hangup('media_failed');
+      return;
+    }
+    if (record.end || record.call.phase === 'ended' || record.localStream !== stream) {
+      stopStream(audio);
+      return;
+    }
+    for (const track of audio.getTracks()) {
+      stream.addTrack(track);
+      record.call.addTrack(track, stream);
+    }
+    this.#local.watchStream(record, audio);
+    this.#local.applyMute(record);
+    this.refreshDevices();
+    this.#publish();
   }
 
   /** The camera failed but the microphone works: keep the audio and let the person choose. */
@@ -434,11 +521,11 @@ export class CallController {
     const cameras = picker(
       previous.cameras,
       this.#devices.cameras,
-      selectedDevice(this.#devices.cameras, this.#choice.cameraId, deviceIdOf(tracksOf(localStream, 'video')[0])),
+      selectedDevice(this.#devices.cameras, this.#choice.cameraId, deviceIdOf(tracksOf(localStream ?? record?.preview ?? null, 'video')[0])),
     );
     this.#tones.play(call ? toneFor(call) : null);
-    if (call === previous.call && microphones === previous.microphones && cameras === previous.cameras) return;
-    this.#snapshot = { call, microphones, cameras };
+    if (call === previous.call && microphones === previous.microphones && cameras === previous.cameras && previous.ringPreview === this.#ringPreview) return;
+    this.#snapshot = { call, microphones, cameras, ringPreview: this.#ringPreview };
     for (const listener of this.#listeners) listener();
   }
 
@@ -460,6 +547,7 @@ export class CallController {
       connection: c.connectionState,
       connectedAt: c.connectedAt,
       localStream: r.localStream,
+      preview: r.preview,
       cameraOn: tracksOf(r.localStream, 'video').some((t) => t.readyState !== 'ended'),
       cameraBusy: r.cameraBusy,
       remoteStream: r.remoteStream,

@@ -42,6 +42,8 @@ export interface CallView {
   /** Epoch ms of the first `connected` (the call timer). */
   connectedAt: number | null;
   localStream: MediaStream | null;
+  /** Callee of a video call while it rings: its own camera, as it would answer (no microphone, nothing sent). */
+  preview: MediaStream | null;
   cameraOn: boolean;
   /** The camera is being turned on or switched. */
   cameraBusy: boolean;
@@ -74,6 +76,8 @@ export interface CallSnapshot {
   call: CallView | null;
   microphones: DevicePicker;
   cameras: DevicePicker;
+  /** This device shows its camera while a video call rings (CallController.setRingPreview). */
+  ringPreview: boolean;
 }
 
 /** The web app's call: the engine's AgentCall plus what only this page holds (media, screen state). */
@@ -83,6 +87,8 @@ export interface ActiveCall {
   peer: CallPeer;
   video: boolean;
   localStream: MediaStream | null;
+  /** The camera shown while a video call rings here (LocalMedia.preview()); taken over by the answer. */
+  preview: MediaStream | null;
   /** A video call whose camera failed: the microphone, waiting for "Continue with audio only". */
   pendingAudioOnly: MediaStream | null;
   answering: boolean;

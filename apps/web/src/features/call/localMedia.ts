@@ -1,6 +1,6 @@
 import type { Clock, Logger } from '@parley/call';
 import type { ActiveCall } from './callView.ts';
-import { acquireTrack, deviceIdOf, FULL_VIDEO, listen, tracksOf, type DeviceChoice, type MediaAccess } from './media.ts';
+import { acquireTrack, deviceIdOf, FULL_VIDEO, listen, START_VIDEO, stopStream, tracksOf, videoConstraints, type DeviceChoice, type MediaAccess } from './media.ts';
 
 /** From the first remote frames to raising the camera: the other side's first frames are usually a few tens of ms behind ours. */
 export const FULL_VIDEO_AFTER_MS = 1_000;
@@ -74,6 +74,54 @@ export class LocalMedia {
         this.#o.log.warn('Raising the camera to the full size failed', error);
       }
     });
+  }
+
+  /**
+   * A video call ringing here shows the camera it would answer with, as the incoming-call screens
+   * of FaceTime and WhatsApp do: the person sees how they look before answering, and the Answer
+   * click then waits for no camera start (the controller answers with this camera at once and the
+   * microphone joins). The camera only, not the microphone; nothing of it is sent before the click.
+   * Only where camera and microphone are allowed already (a ring never prompts, nor does the
+   * answer); a camera that cannot start just means no preview. Stopped when the call stops ringing
+   * here without an answer from this device.
+   */
+  async preview(record: ActiveCall): Promise<void> {
+    if (record.call.kind !== 'video' || record.preview || !this.#ringing(record)) return;
+    if (!(await this.#o.media.mediaAllowed().catch(() => false)) || !this.#ringing(record)) return;
+    let stream: MediaStream;
+    try {
+      stream = await this.#o.media.getUserMedia({ video: videoConstraints(this.#o.choice, START_VIDEO) });
+    } catch (error) {
+      this.#o.log.info('No camera preview while it rings', error);
+      return;
+    }
+    if (!this.#ringing(record) || record.preview) {
+      stopStream(stream);
+      return;
+    }
+    record.preview = stream;
+    record.cleanups.push(() => this.stopPreview(record));
+    this.#o.publish();
+  }
+
+  /** The preview ends (declined, answered elsewhere, turned off); the camera light goes out. */
+  stopPreview(record: ActiveCall): void {
+    if (!record.preview) return;
+    stopStream(record.preview);
+    record.preview = null;
+    this.#o.publish();
+  }
+
+  /** The person picked another camera while it rings: the preview moves to it. */
+  async movePreview(record: ActiveCall): Promise<void> {
+    if (!record.preview) return;
+    this.stopPreview(record);
+    await this.preview(record);
+  }
+
+  /** Ringing here, not being answered yet, not ended. */
+  #ringing(record: ActiveCall): boolean {
+    return this.#o.active() === record && !record.end && !record.answering && record.call.phase === 'ringing';
   }
 
   watchStream(record: ActiveCall, stream: MediaStream): void {

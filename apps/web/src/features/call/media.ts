@@ -16,6 +16,8 @@ export interface MediaAccess {
   /** Calls `listener` when devices are plugged in or out; returns the unsubscribe. */
   onDeviceChange(listener: () => void): () => void;
   createStream(tracks: MediaStreamTrack[]): MediaStream;
+  /** Camera and microphone may be used without asking: the person allowed both before (a ringing call never prompts). */
+  mediaAllowed(): Promise<boolean>;
 }
 
 export function browserMediaAccess(): MediaAccess {
@@ -29,6 +31,16 @@ export function browserMediaAccess(): MediaAccess {
     enumerateDevices: async () => (devices ? devices.enumerateDevices() : []),
     onDeviceChange: (listener) => listen(devices, 'devicechange', listener),
     createStream: (tracks) => new MediaStream(tracks),
+    mediaAllowed: async () => {
+      try {
+        const states = await Promise.all(['camera', 'microphone'].map((name) => navigator.permissions.query({ name: name as PermissionName })));
+        return states.every((status) => status.state === 'granted');
+      } catch {
+        // No Permissions API for them (older Firefox): devices have labels only once allowed.
+        const infos = devices ? await devices.enumerateDevices() : [];
+        return ['videoinput', 'audioinput'].every((kind) => infos.some((d) => d.kind === kind && d.label !== ''));
+      }
+    },
   };
 }
 

@@ -61,6 +61,8 @@ export type FakeMediaAccess = MediaAccess & {
   fail: { camera?: string; microphone?: string };
   /** While set, getUserMedia waits for this promise (a person slow to grant the permission). */
   gate: Promise<void> | null;
+  /** What mediaAllowed() says: the person allowed camera and microphone before. Default false (never asked). */
+  allowed: boolean;
 };
 
 const deviceOf = (c: boolean | MediaTrackConstraints | undefined, kind: string): string => {
@@ -76,6 +78,8 @@ export function fakeMediaAccess(fail: { camera?: string; microphone?: string } =
     tracks: [],
     fail,
     gate: null,
+    allowed: false,
+    mediaAllowed: async () => access.allowed,
     async getUserMedia(constraints) {
       access.requests.push(constraints);
       if (access.gate) await access.gate;
