@@ -476,17 +476,7 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
       if (!trackId || this.remoteTracks.has(trackId)) continue;
       const track = new FakeTrack(kind === 'video' ? 'video' : 'audio', trackId);
       this.remoteTracks.set(trackId, track);
-      const streams: FakeStream[] = [];
-      if (streamId && streamId !== '-') {
-        let stream = this.#remoteStreams.get(streamId);
-        if (!stream) {
-          stream = new FakeStream([], streamId);
-          this.#remoteStreams.set(streamId, stream);
-        }
-        stream.addTrack(track);
-        streams.push(stream);
-      }
-      this.ontrack?.({ track, streams });
+      this.#announceRemote(track, streamId);
     }
   }
 
@@ -503,6 +493,11 @@ export class FakePeerConnection implements PeerConnectionLike<FakeTrack, FakeStr
     if (!direction.startsWith('send') || this.remoteTracks.has(key)) return;
     const track = new FakeTrack(trackKind);
     this.remoteTracks.set(key, track);
+    this.#announceRemote(track, streamId);
+  }
+
+  /** A remote track arrived: it joins its stream (none for `-`) and ontrack fires. */
+  #announceRemote(track: FakeTrack, streamId: string | undefined): void {
     const streams: FakeStream[] = [];
     if (streamId && streamId !== '-') {
       let stream = this.#remoteStreams.get(streamId);
