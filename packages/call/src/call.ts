@@ -3,6 +3,7 @@ import type { ConnectionDiagnosis } from './diagnosis.ts';
 import { CallSessionInfo } from './session-info.ts';
 import { CallError, describeError } from './errors.ts';
 import { MediaPath } from './media-path.ts';
+import { Preconnections } from './preconnections.ts';
 import type { LocalDescription } from './peer.ts';
 import type { CallEnd, CallSessionEvents, CallSessionOptions, CallTimeouts, IncomingCallSignal, OutgoingCallSignal, StartCallParams } from './session-types.ts';
 import { DEFAULT_CALL_TIMEOUTS } from './session-types.ts';
@@ -29,8 +30,6 @@ export type { CandidateType, ConnectionDiagnosis } from './diagnosis.ts';
 export type BrowserCallSession = CallSession<MediaStreamTrack, MediaStream>;
 
 type TimerName = 'ring';
-/** Caller: ringing devices it pre-connects to at most (each is a peer connection and, with TURN, a relay allocation). */
-const MAX_PRECONNECTED = 8;
 type Closing = { type: 'call.cancel' | 'call.reject' | 'call.hangup'; reason: EndReason };
 
 /**
@@ -58,10 +57,8 @@ export class CallSession<
   /** Offer and candidates from the caller device that arrived while still ringing (see accept()). */
   #early: IncomingCallSignal[] = [];
   readonly #preconnect: boolean;
-  /** Caller: the connections made while it rings, one per pre-connecting callee device (decision 020). */
-  readonly #prePaths = new Map<string, MediaPath<Track, Stream>>();
-  /** What a path made while ringing told of remote media, for the app once that path is the call's. */
-  readonly #untold = new Map<MediaPath<Track, Stream>, (() => void)[]>();
+  /** The connections made while it rings and what they learnt of remote media (decision 020). */
+  readonly #pre = new Preconnections<Track, Stream>();
 
   constructor(options: CallSessionOptions<Track, Stream>) {
     super();
@@ -371,8 +368,8 @@ export class CallSession<
         return;
       case 'preconnect': {
         if (signal.type !== 'call.offer' && signal.type !== 'call.answer' && signal.type !== 'call.ice') return;
-        const path = this.#prePaths.get(signal.payload.fromDeviceId);
-        if (path && !path.closed && signal.payload.fromUserId === this.facts.peerUserId) this.#applyTo(path, signal);
+        const path = this.#pre.get(signal.payload.fromDeviceId);
+        if (path && signal.payload.fromUserId === this.facts.peerUserId) this.#applyTo(path, signal);
         return;
       }
       case 'apply':
@@ -409,10 +406,8 @@ export class CallSession<
     this.#timers.disarm('ring');
     this.facts.peerDeviceId = fromDeviceId;
     // The connection made while it rang to the device that answered carries on; the others close.
-    const made = this.#prePaths.get(fromDeviceId);
-    this.#prePaths.delete(fromDeviceId);
-    this.#closePrePaths();
-    if (made && !made.closed) {
+    const made = this.#pre.keepOnly(fromDeviceId);
+    if (made) {
       this.path = made;
       for (const { track, streams } of this.#local) made.sendTrack(track, ...streams);
     } else if (!this.#openPath(false)) {
@@ -421,12 +416,12 @@ export class CallSession<
     }
     this.#move('remote_accept');
     this.facts.answeredAt = this.#clock.now();
-    if (made && !made.closed) this.#adopt(made);
+    if (made) this.#adopt(made);
   }
 
   /** Caller, while ringing: a connection to the ringing device `deviceId`, with no track on it yet. */
   #preconnectTo(deviceId: string): void {
-    if (!this.#preconnect || this.#prePaths.has(deviceId) || this.#prePaths.size >= MAX_PRECONNECTED) return;
+    if (!this.#preconnect || !this.#pre.canAdd(deviceId)) return;
     const path = this.#makePath(false, true, deviceId);
     if (!path) return;
     const kinds = [...new Set(this.#local.map((l) => l.track.kind))].filter((k): k is 'audio' | 'video' => k === 'audio' || k === 'video');
@@ -435,35 +430,23 @@ export class CallSession<
       path.close();
       return;
     }
-    this.#prePaths.set(deviceId, path);
+    this.#pre.add(deviceId, path);
     this.#log.info(`Pre-connecting to ringing device ${deviceId}`);
     path.offer();
   }
 
   /** A path made while ringing is now the call's: the remote media it told of reaches the app, and the connect timeout runs. */
   #adopt(path: MediaPath<Track, Stream>): void {
-    const untold = this.#untold.get(path) ?? [];
-    this.#untold.delete(path);
-    for (const tell of untold) tell();
+    this.#pre.release(path);
     path.answered();
     if (path.link === 'connected') this.#onUp();
-  }
-
-  #closePrePaths(): void {
-    for (const path of this.#prePaths.values()) {
-      this.#untold.delete(path);
-      path.close();
-    }
-    this.#prePaths.clear();
   }
 
   /** A path made while ringing that failed before its device answered: gone, and the answer makes a fresh one. */
   #dropPrePath(path: MediaPath<Track, Stream>, why: string): void {
     this.#log.info(`The connection made while ringing ${why}; the answer will make a new one`);
-    for (const [deviceId, p] of this.#prePaths) if (p === path) this.#prePaths.delete(deviceId);
-    this.#untold.delete(path);
     if (this.path === path) this.path = null;
-    path.close();
+    this.#pre.drop(path);
   }
 
   /** The track commands reach the peer connection only once answered: nothing is sent while ringing. */
@@ -485,22 +468,14 @@ export class CallSession<
     if (path.closed) return null;
     if (this.#current(path)) return {};
     if (this.facts.state === 'ringing' && path === this.path) return {};
-    if (this.facts.state === 'outgoing') {
-      for (const [deviceId, p] of this.#prePaths) if (p === path) return { toDeviceId: deviceId };
-    }
-    return null;
+    const deviceId = this.facts.state === 'outgoing' ? this.#pre.deviceOf(path) : undefined;
+    return deviceId === undefined ? null : { toDeviceId: deviceId };
   }
 
   /** Remote media of a path made while ringing waits until that path is the answered call's. */
   #tell(path: MediaPath<Track, Stream>, tell: () => void): void {
-    if (this.#current(path)) {
-      tell();
-      return;
-    }
-    if (path.closed) return;
-    const untold = this.#untold.get(path) ?? [];
-    untold.push(tell);
-    this.#untold.set(path, untold);
+    if (this.#current(path)) tell();
+    else this.#pre.hold(path, tell);
   }
 
   #apply(signal: IncomingCallSignal): void {
@@ -603,8 +578,7 @@ export class CallSession<
     }
     this.#timers.clear();
     this.path?.close();
-    this.#closePrePaths();
-    this.#untold.clear();
+    this.#pre.clear();
     if (this.#stopLocalTracksOnEnd) {
       for (const { track } of this.#local) {
         try {
